@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package Cesar needs to build, run and test.
+# Idempotent: packages already present are skipped, `apt-get update` runs at
+# most once per invocation and only when something is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  # audio decoding
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
+  # speech recognition
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
+  # tests: unit framework, test audio, reference transcripts
+  libcmocka-dev ffmpeg sox libsox-fmt-all espeak-ng pocketsphinx-testdata
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,114 @@
+/* asr: the speech-recognition engine interface. An engine pulls 16 kHz mono
+ * float audio from a caller-supplied source and produces a transcript of
+ * timed segments with word timings.
+ *
+ * Engines live behind a small vtable (asr_engine_impl.h); this header is all
+ * the pipeline, CLI and server see. Thread use: an engine handle is used by
+ * one thread at a time; open one per worker.
+ */
+#ifndef CESAR_ASR_H
+#define CESAR_ASR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "transcript/transcript.h"
+
+typedef enum {
+    ASR_OK = 0,
+    ASR_ERR_INVALID_ARG,     /* bad parameter; message names it */
+    ASR_ERR_UNKNOWN_ENGINE,  /* engine name not compiled in */
+    ASR_ERR_MODEL,           /* model missing or unreadable */
+    ASR_ERR_LANGUAGE,        /* the model cannot do the requested language */
+    ASR_ERR_AUDIO,           /* the audio source reported an error */
+    ASR_ERR_DECODE,          /* the engine failed while decoding */
+    ASR_ERR_NOMEM,
+    ASR_ERR_CANCELLED,       /* the cancel flag was raised */
+} asr_err;
+
+const char *asr_strerror(int code);
+
+/* Log levels for asr_params.log. */
+typedef enum { ASR_LOG_DEBUG, ASR_LOG_INFO, ASR_LOG_WARN, ASR_LOG_ERROR } asr_log_level;
+
+/* Called on the thread running asr_transcribe. */
+typedef void (*asr_log_cb)(asr_log_level level, const char *message, void *user_data);
+
+/* fraction: 0..1 of the audio processed (only meaningful when the source
+ * knows its total duration; otherwise seconds_done still advances).
+ * Called on the thread running asr_transcribe, at most every ~0.1 s of audio. */
+typedef void (*asr_progress_cb)(double fraction, double seconds_done, void *user_data);
+
+typedef struct {
+    const char *engine;   /* "pocketsphinx" (default) */
+    const char *model;    /* engine-specific name or path; NULL/"" = default */
+    const char *language; /* ISO 639-1 or "auto"; NULL/"" = engine default */
+    int n_threads;        /* <= 0: engine default */
+    /* Segmentation of word streams: a pause at least this long (seconds)
+     * between words starts a new segment, and no segment grows longer than
+     * max_segment_seconds. */
+    double split_pause_seconds;
+    double max_segment_seconds;
+    asr_progress_cb progress;
+    void *progress_user_data;
+    asr_log_cb log;
+    void *log_user_data;
+    /* Polled between chunks; when it becomes non-zero asr_transcribe returns
+     * ASR_ERR_CANCELLED within about a second. Borrowed; may be NULL. */
+    const atomic_int *cancel;
+} asr_params;
+
+asr_params asr_default_params(void);
+
+/* The audio the engine pulls. read returns 0 (an AUDIO_* code is fine) and sets
+ * *n_read = 0 at the end; a non-zero return is an error described in err. */
+typedef int (*asr_read_fn)(void *user_data, float *buf, size_t max, size_t *n_read,
+                           char *err, size_t errlen);
+
+typedef struct {
+    asr_read_fn read;
+    void *user_data;
+    double total_seconds; /* expected length, <= 0 when unknown (progress) */
+    double time_offset;   /* added to every timestamp (window start) */
+} asr_source;
+
+typedef struct asr_engine asr_engine;
+
+/* Loads the engine's model. On success *out is owned by the caller (close
+ * with asr_close); on failure *out is NULL and err says why. params is
+ * copied, strings included. */
+int asr_open(asr_engine **out, const asr_params *params, char *err, size_t errlen);
+void asr_close(asr_engine *e); /* NULL-safe */
+
+/* Transcribes everything src yields. On success *out is a transcript the
+ * caller owns (free with transcript_free); on failure *out is NULL. */
+int asr_transcribe(asr_engine *e, const asr_source *src, transcript **out,
+                   char *err, size_t errlen);
+
+/* Names for reports: engine ("pocketsphinx"), resolved model ("en-us" or a
+ * path) and language. Borrowed, valid until asr_close. */
+const char *asr_engine_name(const asr_engine *e);
+const char *asr_model_name(const asr_engine *e);
+const char *asr_language(const asr_engine *e);
+
+/* The engines compiled in, NULL-terminated; borrowed static storage. */
+const char *const *asr_engine_names(void);
+bool asr_engine_known(const char *name);
+
+/* ---- segmentation (shared by engines that produce word streams) ------- */
+
+typedef struct {
+    double start, end;
+    const char *text;  /* borrowed */
+    float confidence;  /* -1 if unknown */
+} asr_word;
+
+/* Groups words into segments of t: a new segment starts after a pause of at
+ * least split_pause_seconds or when the current one would exceed
+ * max_segment_seconds. Segment text is the words joined by single spaces.
+ * Pure apart from appending to t. */
+int asr_segment_words(transcript *t, const asr_word *words, size_t n_words,
+                      double split_pause_seconds, double max_segment_seconds);
+
+#endif

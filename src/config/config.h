@@ -1,0 +1,116 @@
+/* config: Cesar's effective configuration and where each value came from.
+ *
+ * Precedence, lowest to highest: built-in default < config file
+ * ($XDG_CONFIG_HOME/cesar/config.toml, ~/.config/cesar/config.toml, or an
+ * explicit path) < CESAR_* environment variables < command-line flags.
+ * Every key is described once in a table (keys.c): its name, type, default,
+ * environment variable and whether it is a secret; loading, validation and
+ * `cesar config show` all read that table.
+ */
+#ifndef CESAR_CONFIG_H
+#define CESAR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_STRING 1024
+
+typedef enum {
+    CONFIG_OK = 0,
+    CONFIG_ERR_FILE,      /* config file unreadable or not TOML; message names it */
+    CONFIG_ERR_UNKNOWN_KEY, /* message: "FILE:LINE: unknown key 'x'" */
+    CONFIG_ERR_TYPE,      /* message: "FILE:LINE: key 'x' must be an integer" */
+    CONFIG_ERR_VALUE,     /* well-typed but out of range / not allowed */
+    CONFIG_ERR_NOMEM,
+} config_err;
+
+const char *config_strerror(int code);
+
+typedef enum {
+    CONFIG_SRC_DEFAULT = 0,
+    CONFIG_SRC_FILE,
+    CONFIG_SRC_ENV,
+    CONFIG_SRC_FLAG,
+} config_source;
+
+const char *config_source_name(config_source s); /* "default", "file", "env", "flag" */
+
+typedef struct {
+    /* general */
+    char engine[64];                 /* "pocketsphinx" */
+    char model[CONFIG_MAX_STRING];   /* "" = engine default */
+    char language[16];               /* "en", or "auto" */
+    int threads;                     /* 0 = number of cores */
+    char format[16];                 /* default output format when -o has no known extension */
+    bool diarize;                    /* default for --diarize (later issue) */
+    int min_speakers;                /* 1 */
+    int max_speakers;                /* 8 */
+    char hf_token[CONFIG_MAX_STRING];/* secret */
+    char data_dir[CONFIG_MAX_STRING];  /* $XDG_DATA_HOME/cesar */
+    char cache_dir[CONFIG_MAX_STRING]; /* $XDG_CACHE_HOME/cesar */
+    /* [server] */
+    char server_host[256];           /* "127.0.0.1" */
+    int server_port;                 /* 8000 */
+    int server_workers;              /* 1 */
+    long long server_max_upload_size;/* bytes, 2 GiB */
+    char server_api_key[CONFIG_MAX_STRING]; /* secret */
+} config_values;
+
+typedef struct config config;
+
+/* Built-in defaults only (directories derived from XDG variables / HOME).
+ * Caller owns the result; free with config_free. NULL when out of memory. */
+config *config_new(void);
+void config_free(config *c); /* NULL-safe */
+
+/* Effective values. Borrowed, valid until config_free; changes with set/load. */
+const config_values *config_get(const config *c);
+
+/* The file that would be read when none is given: $XDG_CONFIG_HOME/cesar/
+ * config.toml or ~/.config/cesar/config.toml. Writes into buf. */
+void config_default_path(char *buf, size_t n);
+
+/* Loads a config file on top of the defaults. With explicit == false a
+ * missing file is fine (the default path need not exist); with explicit ==
+ * true (--config PATH) it is an error. */
+int config_load_file(config *c, const char *path, bool explicit_path,
+                     char *err, size_t errlen);
+
+/* Applies CESAR_* variables from the process environment (CESAR_ENGINE,
+ * CESAR_SERVER_PORT, ...; a key's dots become underscores, upper-cased).
+ * Bad values are errors naming the variable. */
+int config_load_env(config *c, char *err, size_t errlen);
+
+/* Sets key (dotted name, e.g. "server.port") from text, as given on the
+ * command line or in the environment, recording src. Validates type and
+ * range; the message names the key and what was expected. */
+int config_set(config *c, const char *key, const char *text, config_source src,
+               char *err, size_t errlen);
+
+/* Where the value of key came from, and for CONFIG_SRC_FILE the file path
+ * (borrowed) — NULL for other sources. Returns CONFIG_ERR_UNKNOWN_KEY for a
+ * key not in the table. */
+int config_origin(const config *c, const char *key, config_source *src,
+                  const char **file);
+
+/* The loaded file's path, or NULL when none was read. Borrowed. */
+const char *config_file_path(const config *c);
+
+/* Renders the effective configuration as TOML with a comment after each
+ * value saying where it came from; secrets print as "********" when set.
+ * Caller owns the result; free with free(). NULL when out of memory. */
+char *config_show(const config *c);
+
+/* The table of keys, for documentation and tests. */
+typedef struct {
+    const char *key;          /* "server.port" */
+    const char *type;         /* "string", "integer", "boolean" */
+    const char *env;          /* "CESAR_SERVER_PORT" */
+    const char *description;  /* one line */
+    bool secret;
+} config_key_info;
+
+/* NULL-terminated (key == NULL) static array. */
+const config_key_info *config_keys(void);
+
+#endif
