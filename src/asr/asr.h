@@ -42,7 +42,11 @@ typedef void (*asr_progress_cb)(double fraction, double seconds_done, void *user
 
 typedef struct {
     const char *engine;   /* "pocketsphinx" (default) */
-    const char *model;    /* engine-specific name or path; NULL/"" = default */
+    const char *model;    /* engine-specific name or path; NULL/"" = default.
+                           * pocketsphinx: a name ("en-us", the default) next
+                           * to CESAR_PS_MODELDIR, or a directory path (with a
+                           * '/') D holding D/B/, D/B.lm.bin and
+                           * cmudict-B.dict (or B.dict), B = D's base name */
     const char *language; /* ISO 639-1 or "auto"; NULL/"" = engine default */
     int n_threads;        /* <= 0: engine default */
     /* Segmentation of word streams: a pause at least this long (seconds)
@@ -107,7 +111,13 @@ typedef struct {
 /* Groups words into segments of t: a new segment starts after a pause of at
  * least split_pause_seconds or when the current one would exceed
  * max_segment_seconds. Segment text is the words joined by single spaces.
- * Pure apart from appending to t. */
+ * Pure apart from appending to t.
+ * Words are taken as sorted by start and never reordered; a segment runs
+ * from its first word's start to the latest end among its words. A limit
+ * <= 0 disables that kind of split. Returns ASR_OK, ASR_ERR_INVALID_ARG (t
+ * NULL, words NULL with n_words > 0, a word with NULL text, non-finite
+ * times or end < start; t is then untouched) or ASR_ERR_NOMEM (t may hold
+ * some of the new segments). */
 int asr_segment_words(transcript *t, const asr_word *words, size_t n_words,
                       double split_pause_seconds, double max_segment_seconds);
 

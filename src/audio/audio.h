@@ -31,6 +31,9 @@ typedef enum {
 
 const char *audio_strerror(int code);
 
+/* The value the CLI passes for a time option the user did not give. */
+#define AUDIO_TIME_UNSET (-1.0)
+
 /* A time window in seconds of the source. end < 0 means "to the end". */
 typedef struct {
     double start;
@@ -39,12 +42,16 @@ typedef struct {
 
 /* Resolves the command-line time options into a window.
  *   start_time  >= 0 (0 = from the beginning)
- *   end_time    > start_time, or < 0 when not given
- *   max_minutes > 0, or < 0 when not given; end = start + max_minutes * 60
+ *   end_time    > start_time, or AUDIO_TIME_UNSET when not given
+ *   max_minutes > 0, or AUDIO_TIME_UNSET when not given;
+ *               end = start + max_minutes * 60
  *               (start is honoured, unlike the tool Cesar replaces)
+ * Only the exact value AUDIO_TIME_UNSET means "not given": any other negative
+ * value (a user typing --end-time -3) is rejected, as are NaN and infinity.
  * Errors (AUDIO_ERR_RANGE, message names the option): negative values,
  * start >= end, max_minutes == 0, and end_time given together with
- * max_minutes. Pure function. */
+ * max_minutes. *out is always assigned ({0, AUDIO_TIME_UNSET} on failure).
+ * Pure function. */
 int audio_window_resolve(double start_time, double end_time, double max_minutes,
                          audio_window *out, char *err, size_t errlen);
 
@@ -58,6 +65,10 @@ typedef struct audio_reader audio_reader;
 
 /* Opens path and prepares decoding of its best audio stream. Checks the file
  * first, so each bad input gets its own code and a message naming the path.
+ * It then decodes up to the first sample of the window, so a file FFmpeg
+ * opens but cannot decode (AUDIO_ERR_CORRUPT), or one with nothing in the
+ * window (AUDIO_ERR_NO_SAMPLES), already fails here rather than at the first
+ * audio_read. AUDIO_ERR_RANGE if params->window is invalid.
  * On success *out is a reader the caller owns (close with audio_close); on
  * failure *out is NULL. */
 int audio_open(audio_reader **out, const char *path, const audio_params *params,
@@ -70,18 +81,23 @@ double audio_expected_duration(const audio_reader *r);
 /* Duration of the whole source as the container reports it; < 0 if unknown. */
 double audio_source_duration(const audio_reader *r);
 
-/* Short description of the source, e.g. "mp3, 44100 Hz, 2 ch"; borrowed,
- * valid until audio_close. */
+/* Short description of the source, e.g. "mp3, 44100 Hz, stereo, 00:03:12"
+ * (the duration is left out when unknown); borrowed, valid until
+ * audio_close. */
 const char *audio_describe(const audio_reader *r);
 
 /* Reads up to max samples (16 kHz mono float in [-1, 1]) into buf.
- * *n_read is 0 only at the end of the window. Returns AUDIO_ERR_CORRUPT if
- * the stream breaks in a way FFmpeg cannot skip, and AUDIO_ERR_NO_SAMPLES at
- * the end when no sample at all was produced. */
+ * *n_read is 0 only at the end of the window (or when max is 0). Returns
+ * AUDIO_ERR_CORRUPT if the stream breaks in a way FFmpeg cannot skip, and
+ * AUDIO_ERR_NO_SAMPLES at the end when no sample at all was produced.
+ * Samples decoded before an error are returned first; the error then
+ * repeats on every later call. */
 int audio_read(audio_reader *r, float *buf, size_t max, size_t *n_read,
                char *err, size_t errlen);
 
-/* Source time (seconds) of the first sample audio_read returned / will return. */
+/* Source time (seconds) of the first sample audio_read returned / will return.
+ * Equals window.start unless the audio itself begins later (then the time of
+ * its first sample); sample k is at audio_window_start + k / 16000. */
 double audio_window_start(const audio_reader *r);
 
 /* Samples returned so far. */

@@ -72,20 +72,39 @@ void config_default_path(char *buf, size_t n);
 
 /* Loads a config file on top of the defaults. With explicit == false a
  * missing file is fine (the default path need not exist); with explicit ==
- * true (--config PATH) it is an error. */
+ * true (--config PATH) it is an error. path NULL means config_default_path.
+ * Messages read "PATH:LINE: unknown key 'x'", "PATH:LINE: key 'server.port'
+ * must be an integer between 1 and 65535, got string", "PATH: No such file or
+ * directory". On any error the configuration is left unchanged. */
 int config_load_file(config *c, const char *path, bool explicit_path,
                      char *err, size_t errlen);
 
 /* Applies CESAR_* variables from the process environment (CESAR_ENGINE,
  * CESAR_SERVER_PORT, ...; a key's dots become underscores, upper-cased).
- * Bad values are errors naming the variable. */
+ * hf_token also reads HF_TOKEN, and server.api_key CESAR_API_KEY, when the
+ * CESAR_ variable is unset. A variable set to "" counts as unset. Bad values
+ * are errors naming the variable: "environment variable CESAR_THREADS:
+ * expected an integer between 0 and 256, got 'abc'"; the configuration is
+ * then left unchanged. */
 int config_load_env(config *c, char *err, size_t errlen);
 
 /* Sets key (dotted name, e.g. "server.port") from text, as given on the
  * command line or in the environment, recording src. Validates type and
- * range; the message names the key and what was expected. */
+ * range; the message names the key and what was expected ("key 'threads'
+ * must be an integer between 0 and 256, got 'abc'"). Booleans accept
+ * true/false, yes/no, on/off, 1/0; server.max_upload_size also takes a K, M,
+ * G or T suffix (powers of 1024). A value that came from a source of higher
+ * precedence is kept (the new one is still validated), so loading order
+ * cannot let a file override a flag. Rules between keys are not checked
+ * here, since flags arrive one at a time: call config_validate after the
+ * last one. */
 int config_set(config *c, const char *key, const char *text, config_source src,
                char *err, size_t errlen);
+
+/* Checks the rules between keys (min_speakers <= max_speakers), naming both
+ * values and their sources; CONFIG_ERR_VALUE when broken. config_load_file
+ * and config_load_env check this themselves after each source. */
+int config_validate(const config *c, char *err, size_t errlen);
 
 /* Where the value of key came from, and for CONFIG_SRC_FILE the file path
  * (borrowed) — NULL for other sources. Returns CONFIG_ERR_UNKNOWN_KEY for a

@@ -30,7 +30,10 @@ double eval_wer_rate(const eval_wer_counts *c);
 /* Adds the counts of one utterance pair to *acc (so several utterances
  * aggregate by summing). Texts are normalised first: lower-cased (ASCII),
  * punctuation other than apostrophes inside words removed, sentence markers
- * <s> </s> and a trailing "(utterance-id)" dropped, split on white space. */
+ * <s> </s> and a trailing "(utterance-id)" dropped, split on white space.
+ * Hyphens, slashes and underscores separate words ("cold-hearted" is two
+ * words) and the silence marker <sil> is dropped too. NULL texts or acc:
+ * EVAL_ERR_INVALID, and *acc is unchanged on any error. */
 int eval_wer_add(const char *reference, const char *hypothesis, eval_wer_counts *acc);
 
 /* Splits normalised text into words. Caller owns *words (free each and the

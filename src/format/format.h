@@ -28,14 +28,22 @@ typedef enum {
     FORMAT_ERR_UNKNOWN,  /* unknown format name or extension */
     FORMAT_ERR_NOMEM,
     FORMAT_ERR_IO,       /* writing the output failed; message names the path */
+    FORMAT_ERR_INVALID,  /* NULL transcript, buffer or path */
+    FORMAT_ERR_TOO_LARGE,/* the rendering outgrew the output buffer's cap */
 } format_err;
 
 const char *format_strerror(int code);
 
-/* "txt", "md", "srt", "vtt", "json" (case-insensitive). */
+/* "txt", "md", "srt", "vtt", "json" (case-insensitive). On failure
+ * returns FORMAT_ERR_UNKNOWN and sets *out to FORMAT_COUNT. */
 int format_from_name(const char *name, format_kind *out);
-/* By the extension of path (.txt .md .markdown .srt .vtt .json). */
+/* By the extension of path (.txt .md .markdown .srt .vtt .json),
+ * case-insensitive. On failure as format_from_name. */
 int format_from_path(const char *path, format_kind *out);
+/* The same, with a message for the user in err: it names the rejected value
+ * and lists the accepted ones. */
+int format_from_name_err(const char *name, format_kind *out, char *err, size_t errlen);
+int format_from_path_err(const char *path, format_kind *out, char *err, size_t errlen);
 const char *format_name(format_kind kind);           /* "txt" ... */
 const char *format_content_type(format_kind kind);   /* for HTTP */
 /* Comma-separated list of the names, for messages: "txt, md, srt, vtt, json". */
@@ -50,13 +58,17 @@ typedef struct {
     time_t created;          /* when the transcript was made (UTC shown) */
 } format_meta;
 
+/* engine "pocketsphinx", model "en-us", no source, 0 s processing, and
+ * created = now, so a caller that forgets it still shows a real date. */
 format_meta format_default_meta(void);
 
-/* Appends the rendering of t to out. */
+/* Appends the rendering of t to out. meta may be NULL (defaults). On failure
+ * out is cut back to its length on entry, so no partial rendering remains. */
 int format_render(format_kind kind, const transcript *t, const format_meta *meta,
                   util_buf *out, char *err, size_t errlen);
 
-/* Renders and writes atomically to path. */
+/* Renders and writes atomically to path. On failure path is untouched and
+ * no temporary file remains. */
 int format_write_file(format_kind kind, const transcript *t, const format_meta *meta,
                       const char *path, char *err, size_t errlen);
 
@@ -64,14 +76,16 @@ int format_write_file(format_kind kind, const transcript *t, const format_meta *
 
 /* "MM:SS.d" below one hour, "H:MM:SS.d" from one hour on. Rounds to the
  * tenth first, so 59.96 s prints "01:00.0", never "00:60.0". Negative
- * input is treated as 0. buf needs at least 24 bytes. */
+ * and NaN input are treated as 0. buf needs at least 24 bytes. */
 void format_clock_tenths(double seconds, char *buf, size_t n);
 
-/* "MM:SS" below one hour, "H:MM:SS" from one hour on (rounded to the second). */
+/* "MM:SS" below one hour, "H:MM:SS" from one hour on (rounded to the second
+ * first, so 59.5 s prints "01:00"). Negative and NaN input print as 0. */
 void format_duration(double seconds, char *buf, size_t n);
 
 /* "HH:MM:SS,mmm" (sep ',') for SRT or "HH:MM:SS.mmm" (sep '.') for VTT;
- * hours grow past 99 if needed. */
+ * rounds to the millisecond first; hours grow past 99 if needed. Negative
+ * and NaN input print as 0. */
 void format_clock_millis(double seconds, char sep, char *buf, size_t n);
 
 #endif

@@ -1,0 +1,45 @@
+/* cli: the `cesar` command line. A thin layer over the library modules: it
+ * parses arguments, resolves configuration, draws progress and maps errors
+ * to exit codes. Nothing here is needed by the server.
+ */
+#ifndef CESAR_CLI_H
+#define CESAR_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit codes (documented in README.md). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILURE 1      /* runtime failure: bad input file, engine error, I/O */
+#define CLI_EXIT_USAGE 2        /* bad command line or configuration */
+#define CLI_EXIT_INTERRUPTED 130 /* SIGINT; no output left behind */
+
+/* Subcommands: argv[0] is the subcommand name. Return an exit code. */
+int cli_cmd_transcribe(int argc, char **argv);
+int cli_cmd_config(int argc, char **argv);
+int cli_cmd_wer(int argc, char **argv);
+
+/* Prints "cesar: error: <message>" (or "cesar: <message>" for notes) to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses a time given on the command line: seconds ("90", "12.5") or
+ * clock form ("1:30", "01:02:03.5"). Negative values parse (so the caller
+ * can name the option in its message); garbage does not. Returns false on a
+ * malformed value. Pure. */
+bool cli_parse_time(const char *text, double *seconds);
+
+/* Renders one progress-bar line into buf (capacity n), at most `width`
+ * columns: "label [#####.....]  42%  00:12 elapsed, ETA 00:17".
+ * fraction < 0 means unknown (no ETA, spinner-free bar). Pure. */
+void cli_progress_render(char *buf, size_t n, int width, const char *label,
+                         double fraction, double elapsed_seconds);
+
+/* "1:02:03" / "02:03" for summaries. */
+void cli_format_clock(double seconds, char *buf, size_t n);
+
+/* Writes a few lines about the machine (CPU model, cores, OS) to f. */
+void cli_print_system_info(FILE *f);
+
+#endif

@@ -1,0 +1,88 @@
+/* timearg: reading times typed on the command line ("90", "1:30",
+ * "1:02:03.5") and printing them back as clocks for summaries. */
+#include "cli/cli.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One number of a clock: digits with an optional fraction, no sign. */
+static bool parse_component(const char *s, const char *end, double *out)
+{
+    if (s == end)
+        return false;
+    char tmp[64];
+    size_t len = (size_t)(end - s);
+    if (len >= sizeof tmp)
+        return false;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if (!isdigit((unsigned char)tmp[i]) && tmp[i] != '.')
+            return false;
+    char *stop = NULL;
+    *out = strtod(tmp, &stop);
+    return stop && *stop == '\0';
+}
+
+static bool parse_clock(const char *text, double *seconds)
+{
+    double parts[3];
+    int n = 0;
+    const char *s = text;
+    for (;;) {
+        const char *colon = strchr(s, ':');
+        const char *end = colon ? colon : s + strlen(s);
+        if (n == 3 || !parse_component(s, end, &parts[n]))
+            return false;
+        n++;
+        if (!colon)
+            break;
+        s = colon + 1;
+    }
+    /* only the last part may have a fraction, and minutes/seconds stay < 60 */
+    for (int i = 0; i < n - 1; i++)
+        if (parts[i] != floor(parts[i]))
+            return false;
+    for (int i = 1; i < n; i++)
+        if (parts[i] >= 60)
+            return false;
+    double total = 0;
+    for (int i = 0; i < n; i++)
+        total = total * 60 + parts[i];
+    *seconds = total;
+    return true;
+}
+
+bool cli_parse_time(const char *text, double *seconds)
+{
+    if (!text || !*text)
+        return false;
+    bool negative = text[0] == '-';
+    const char *body = negative ? text + 1 : text;
+    double value;
+    if (strchr(body, ':')) {
+        if (!parse_clock(body, &value))
+            return false;
+    } else if (!parse_component(body, body + strlen(body), &value)) {
+        return false;
+    }
+    if (!isfinite(value))
+        return false;
+    *seconds = negative ? -value : value;
+    return true;
+}
+
+void cli_format_clock(double seconds, char *buf, size_t n)
+{
+    if (!(seconds > 0))
+        seconds = 0;
+    long long total = llround(seconds);
+    long long h = total / 3600, m = (total / 60) % 60, s = total % 60;
+    if (h > 0)
+        snprintf(buf, n, "%lld:%02lld:%02lld", h, m, s);
+    else
+        snprintf(buf, n, "%02lld:%02lld", m, s);
+}

@@ -1,0 +1,263 @@
+/* transcribe_args: command-line parsing for `cesar transcribe`. Every value
+ * that also exists as a configuration key goes through config_set with
+ * CONFIG_SRC_FLAG, so validation and precedence live in one place (config)
+ * and `-v` can say where each value came from. */
+#include "cli/transcribe_args.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asr/asr.h"
+#include "cli/cli.h"
+#include "util/util.h"
+
+enum {
+    OPT_START = 1000,
+    OPT_END,
+    OPT_MAX_DURATION,
+    OPT_CONFIG,
+};
+
+static const struct option transcribe_options[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"engine", required_argument, NULL, 'e'},
+    {"model", required_argument, NULL, 'm'},
+    {"language", required_argument, NULL, 'l'},
+    {"threads", required_argument, NULL, 't'},
+    {"start-time", required_argument, NULL, OPT_START},
+    {"end-time", required_argument, NULL, OPT_END},
+    {"max-duration", required_argument, NULL, OPT_MAX_DURATION},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+void cli_transcribe_usage(FILE *f)
+{
+    fprintf(f,
+        "Usage: cesar transcribe INPUT [-o OUTPUT] [options]\n"
+        "\n"
+        "Transcribe an audio or video file (wav, mp3, m4a, ogg, opus, flac, wma, webm,\n"
+        "mp4, mkv, ...). The transcript is written to OUTPUT, or to standard output\n"
+        "when -o is absent or '-'.\n"
+        "\n"
+        "Options:\n"
+        "  -o, --output PATH       where to write the transcript; missing directories\n"
+        "                          are created; written atomically\n"
+        "  -f, --format FMT        txt, md, srt, vtt or json (default: from the -o\n"
+        "                          extension, else the 'format' config key)\n"
+        "  -e, --engine NAME       speech recognition engine (default: pocketsphinx)\n"
+        "  -m, --model NAME|PATH   engine model (default: the engine's own)\n"
+        "  -l, --language CODE     language code such as en, or auto\n"
+        "  -t, --threads N         worker threads (0 = all cores)\n"
+        "      --start-time T      start transcribing at T (seconds, or MM:SS, H:MM:SS)\n"
+        "      --end-time T        stop at T\n"
+        "      --max-duration MIN  transcribe at most MIN minutes from the start time\n"
+        "      --config PATH       configuration file (default:\n"
+        "                          $XDG_CONFIG_HOME/cesar/config.toml)\n"
+        "  -q, --quiet             print nothing on success\n"
+        "  -v, --verbose           also print engine, model, threads and system details\n"
+        "  -h, --help              show this help\n"
+        "\n"
+        "Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.\n");
+}
+
+/* --config must be known before any other value is applied, because the
+ * file sits below the environment and the flags in precedence. */
+static const char *find_config_flag(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path;
+}
+
+static int load_config(cli_transcribe_args *a, int argc, char **argv, char *err,
+                       size_t errlen)
+{
+    char default_path[4096];
+    a->cfg = config_new();
+    if (!a->cfg)
+        return util_errf(err, errlen, CLI_EXIT_FAILURE, "out of memory");
+    a->config_path = find_config_flag(argc, argv);
+    config_default_path(default_path, sizeof default_path);
+    const char *path = a->config_path ? a->config_path : default_path;
+    if (config_load_file(a->cfg, path, a->config_path != NULL, err, errlen) != CONFIG_OK)
+        return CLI_EXIT_USAGE;
+    if (config_load_env(a->cfg, err, errlen) != CONFIG_OK)
+        return CLI_EXIT_USAGE;
+    return CLI_EXIT_OK;
+}
+
+static int parse_time_option(const char *name, const char *text, double *out, char *err,
+                             size_t errlen)
+{
+    if (!cli_parse_time(text, out))
+        return util_errf(err, errlen, CLI_EXIT_USAGE,
+                         "%s: '%s' is not a time (expected seconds such as 90 or 12.5, "
+                         "or MM:SS / H:MM:SS)", name, text);
+    if (*out < 0)
+        return util_errf(err, errlen, CLI_EXIT_USAGE, "%s must be >= 0 (got %s)", name, text);
+    return CLI_EXIT_OK;
+}
+
+/* --max-duration is a plain number of minutes ("90", "2.5"). */
+static int parse_minutes(const char *text, double *out, char *err, size_t errlen)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (!*text || !end || *end != '\0' || !isfinite(v))
+        return util_errf(err, errlen, CLI_EXIT_USAGE,
+                         "--max-duration: '%s' is not a number of minutes", text);
+    if (v <= 0)
+        return util_errf(err, errlen, CLI_EXIT_USAGE, "--max-duration must be > 0 minutes "
+                         "(got %s)", text);
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
+static int set_flag(cli_transcribe_args *a, const char *key, const char *value, char *err,
+                    size_t errlen)
+{
+    char msg[512];
+    if (config_set(a->cfg, key, value, CONFIG_SRC_FLAG, msg, sizeof msg) != CONFIG_OK)
+        return util_errf(err, errlen, CLI_EXIT_USAGE, "%s", msg);
+    return CLI_EXIT_OK;
+}
+
+typedef struct {
+    double start, end, max_minutes;
+    const char *format_flag;
+} time_and_format;
+
+static int apply_option(cli_transcribe_args *a, int c, const char *arg, time_and_format *tf,
+                        char *err, size_t errlen)
+{
+    switch (c) {
+    case 'o': a->output = arg; return CLI_EXIT_OK;
+    case 'f': tf->format_flag = arg; return CLI_EXIT_OK;
+    case 'e': return set_flag(a, "engine", arg, err, errlen);
+    case 'm': return set_flag(a, "model", arg, err, errlen);
+    case 'l': return set_flag(a, "language", arg, err, errlen);
+    case 't': return set_flag(a, "threads", arg, err, errlen);
+    case OPT_START: return parse_time_option("--start-time", arg, &tf->start, err, errlen);
+    case OPT_END: return parse_time_option("--end-time", arg, &tf->end, err, errlen);
+    case OPT_MAX_DURATION: return parse_minutes(arg, &tf->max_minutes, err, errlen);
+    case OPT_CONFIG: return CLI_EXIT_OK; /* handled by load_config */
+    case 'q': a->verbosity = -1; return CLI_EXIT_OK;
+    case 'v': a->verbosity = 1; return CLI_EXIT_OK;
+    case 'h': a->help = true; return CLI_EXIT_OK;
+    default:
+        return util_errf(err, errlen, CLI_EXIT_USAGE,
+                         "unknown or incomplete option (see 'cesar transcribe --help')");
+    }
+}
+
+/* --format wins; then a known -o extension; then the configured default. */
+static int resolve_format(cli_transcribe_args *a, const char *format_flag, char *err,
+                          size_t errlen)
+{
+    if (format_flag) {
+        if (format_from_name(format_flag, &a->format) != FORMAT_OK)
+            return util_errf(err, errlen, CLI_EXIT_USAGE, "--format: '%s' is not a format "
+                             "(expected one of %s)", format_flag, format_names_list());
+        return CLI_EXIT_OK;
+    }
+    if (a->output && strcmp(a->output, "-") != 0 &&
+        format_from_path(a->output, &a->format) == FORMAT_OK)
+        return CLI_EXIT_OK;
+    const char *configured = config_get(a->cfg)->format;
+    if (format_from_name(configured, &a->format) != FORMAT_OK)
+        return util_errf(err, errlen, CLI_EXIT_USAGE, "configured format '%s' is not one of %s",
+                         configured, format_names_list());
+    return CLI_EXIT_OK;
+}
+
+static int check_engine(cli_transcribe_args *a, char *err, size_t errlen)
+{
+    const char *engine = config_get(a->cfg)->engine;
+    if (asr_engine_known(engine))
+        return CLI_EXIT_OK;
+    char list[256] = "";
+    for (const char *const *n = asr_engine_names(); *n; n++) {
+        if (list[0])
+            strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, *n, sizeof list - strlen(list) - 1);
+    }
+    return util_errf(err, errlen, CLI_EXIT_USAGE, "engine '%s' is not available (expected one "
+                     "of: %s)", engine, list);
+}
+
+static int parse_options(int argc, char **argv, cli_transcribe_args *a, time_and_format *tf,
+                         char *err, size_t errlen)
+{
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:f:e:m:l:t:qvh", transcribe_options, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            const char *what = optopt ? NULL : argv[optind - 1];
+            if (c == ':')
+                return util_errf(err, errlen, CLI_EXIT_USAGE, "option '%s' needs a value",
+                                 argv[optind - 1]);
+            if (what)
+                return util_errf(err, errlen, CLI_EXIT_USAGE, "unknown option '%s'", what);
+            return util_errf(err, errlen, CLI_EXIT_USAGE, "unknown option '-%c'", optopt);
+        }
+        int rc = apply_option(a, c, optarg, tf, err, errlen);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_transcribe_args_parse(int argc, char **argv, cli_transcribe_args *a, char *err,
+                              size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    time_and_format tf = {0, AUDIO_TIME_UNSET, AUDIO_TIME_UNSET, NULL};
+
+    int rc = load_config(a, argc, argv, err, errlen);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    rc = parse_options(argc, argv, a, &tf, err, errlen);
+    if (rc != CLI_EXIT_OK || a->help)
+        return rc;
+    if (optind >= argc)
+        return util_errf(err, errlen, CLI_EXIT_USAGE,
+                         "no input file given (usage: cesar transcribe INPUT [-o OUTPUT])");
+    if (optind + 1 < argc)
+        return util_errf(err, errlen, CLI_EXIT_USAGE,
+                         "expected one input file, got '%s' and '%s' (use -o for the output)",
+                         argv[optind], argv[optind + 1]);
+    a->input = argv[optind];
+
+    if ((rc = check_engine(a, err, errlen)) != CLI_EXIT_OK)
+        return rc;
+    if ((rc = resolve_format(a, tf.format_flag, err, errlen)) != CLI_EXIT_OK)
+        return rc;
+    if (audio_window_resolve(tf.start, tf.end, tf.max_minutes, &a->window, err, errlen) !=
+        AUDIO_OK)
+        return CLI_EXIT_USAGE;
+    return CLI_EXIT_OK;
+}
+
+void cli_transcribe_args_clear(cli_transcribe_args *a)
+{
+    if (!a)
+        return;
+    config_free(a->cfg);
+    a->cfg = NULL;
+}

@@ -1,0 +1,188 @@
+/* keys: the table of configuration keys — the one place that says what each
+ * key is called, its type, default, range, environment variable, and how it
+ * is described. Two arrays indexed by the same config__key_id: the public
+ * half (config_key_info, returned by config_keys) and the storage and
+ * validation half (config__key). Loading, validation, `config show` and the
+ * documentation all read these. */
+#include "config/internal.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
+
+#define FIELD(f) .offset = offsetof(config_values, f), .size = sizeof(((config_values *)0)->f)
+
+static bool is_lower(char ch)
+{
+    return ch >= 'a' && ch <= 'z';
+}
+
+static bool engine_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!is_lower(*s) && !(*s >= '0' && *s <= '9') && *s != '-' && *s != '_')
+            return false;
+    return true;
+}
+
+static bool language_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (strcmp(s, "auto") == 0)
+        return true;
+    if (n < 2 || n > 3)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!is_lower(s[i]))
+            return false;
+    return true;
+}
+
+static bool format_ok(const char *s)
+{
+    static const char *const names[] = {"txt", "md", "srt", "vtt", "json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(s, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool nonempty_ok(const char *s)
+{
+    return *s != '\0';
+}
+
+static bool host_ok(const char *s)
+{
+    return *s && !strpbrk(s, " \t");
+}
+
+static const config_key_info infos[CONFIG__K_COUNT + 1] = {
+    [CONFIG__K_ENGINE] = {"engine", "string", "CESAR_ENGINE",
+                          "speech-recognition engine (pocketsphinx)", false},
+    [CONFIG__K_MODEL] = {"model", "string", "CESAR_MODEL",
+                         "engine model name or path; empty = the engine's default", false},
+    [CONFIG__K_LANGUAGE] = {"language", "string", "CESAR_LANGUAGE",
+                            "spoken language: an ISO 639-1 code such as en, or auto", false},
+    [CONFIG__K_THREADS] = {"threads", "integer", "CESAR_THREADS",
+                           "decoding threads (0-256); 0 = one per CPU core", false},
+    [CONFIG__K_FORMAT] = {"format", "string", "CESAR_FORMAT",
+                          "output format when -o has no known extension: txt, md, srt, vtt "
+                          "or json", false},
+    [CONFIG__K_DIARIZE] = {"diarize", "boolean", "CESAR_DIARIZE",
+                           "label speakers by default", false},
+    [CONFIG__K_MIN_SPEAKERS] = {"min_speakers", "integer", "CESAR_MIN_SPEAKERS",
+                                "fewest speakers to look for when labelling speakers (1-32)",
+                                false},
+    [CONFIG__K_MAX_SPEAKERS] = {"max_speakers", "integer", "CESAR_MAX_SPEAKERS",
+                                "most speakers to look for (1-32); not below min_speakers",
+                                false},
+    [CONFIG__K_HF_TOKEN] = {"hf_token", "string", "CESAR_HF_TOKEN",
+                            "Hugging Face access token for downloading models; read from "
+                            "CESAR_HF_TOKEN, else HF_TOKEN", true},
+    [CONFIG__K_DATA_DIR] = {"data_dir", "string", "CESAR_DATA_DIR",
+                            "where models are kept; default $XDG_DATA_HOME/cesar or "
+                            "~/.local/share/cesar", false},
+    [CONFIG__K_CACHE_DIR] = {"cache_dir", "string", "CESAR_CACHE_DIR",
+                             "cache directory; default $XDG_CACHE_HOME/cesar or ~/.cache/cesar",
+                             false},
+    [CONFIG__K_SERVER_HOST] = {"server.host", "string", "CESAR_SERVER_HOST",
+                               "address the HTTP server listens on", false},
+    [CONFIG__K_SERVER_PORT] = {"server.port", "integer", "CESAR_SERVER_PORT",
+                               "TCP port of the HTTP server (1-65535)", false},
+    [CONFIG__K_SERVER_WORKERS] = {"server.workers", "integer", "CESAR_SERVER_WORKERS",
+                                  "transcriptions the server runs at once (1-64)", false},
+    [CONFIG__K_SERVER_MAX_UPLOAD_SIZE] = {"server.max_upload_size", "integer",
+                                          "CESAR_SERVER_MAX_UPLOAD_SIZE",
+                                          "largest accepted upload in bytes; the environment "
+                                          "and flags also take K, M, G or T (x1024: 512M, 2G)",
+                                          false},
+    [CONFIG__K_SERVER_API_KEY] = {"server.api_key", "string", "CESAR_SERVER_API_KEY",
+                                  "key clients must send; empty = no authentication; read "
+                                  "from CESAR_SERVER_API_KEY, else CESAR_API_KEY", true},
+    [CONFIG__K_COUNT] = {NULL, NULL, NULL, NULL, false},
+};
+
+static const config__key keys[CONFIG__K_COUNT] = {
+    [CONFIG__K_ENGINE] = {CONFIG__STRING, FIELD(engine), .def_string = "pocketsphinx",
+                          .check = engine_ok, .expect = "an engine name (lowercase letters, "
+                          "digits, '-' or '_')"},
+    [CONFIG__K_MODEL] = {CONFIG__STRING, FIELD(model), .def_string = ""},
+    [CONFIG__K_LANGUAGE] = {CONFIG__STRING, FIELD(language), .def_string = "en",
+                            .check = language_ok, .expect = "an ISO 639-1 code (2-3 lowercase "
+                            "letters) or \"auto\""},
+    [CONFIG__K_THREADS] = {CONFIG__INTEGER, FIELD(threads), .min = 0, .max = 256},
+    [CONFIG__K_FORMAT] = {CONFIG__STRING, FIELD(format), .def_string = "txt",
+                          .check = format_ok, .expect = "one of txt, md, srt, vtt, json"},
+    [CONFIG__K_DIARIZE] = {CONFIG__BOOLEAN, FIELD(diarize), .def_number = 1},
+    [CONFIG__K_MIN_SPEAKERS] = {CONFIG__INTEGER, FIELD(min_speakers), .min = 1, .max = 32,
+                                .def_number = 1},
+    [CONFIG__K_MAX_SPEAKERS] = {CONFIG__INTEGER, FIELD(max_speakers), .min = 1, .max = 32,
+                                .def_number = 8},
+    [CONFIG__K_HF_TOKEN] = {CONFIG__STRING, FIELD(hf_token), .def_string = "",
+                            .env_alias = "HF_TOKEN"},
+    [CONFIG__K_DATA_DIR] = {CONFIG__STRING, FIELD(data_dir), .def_xdg = "XDG_DATA_HOME",
+                            .def_home = ".local/share", .check = nonempty_ok,
+                            .expect = "a non-empty directory path"},
+    [CONFIG__K_CACHE_DIR] = {CONFIG__STRING, FIELD(cache_dir), .def_xdg = "XDG_CACHE_HOME",
+                             .def_home = ".cache", .check = nonempty_ok,
+                             .expect = "a non-empty directory path"},
+    [CONFIG__K_SERVER_HOST] = {CONFIG__STRING, FIELD(server_host), .def_string = "127.0.0.1",
+                               .check = host_ok, .expect = "a host name or address (non-empty, "
+                               "no spaces)"},
+    [CONFIG__K_SERVER_PORT] = {CONFIG__INTEGER, FIELD(server_port), .min = 1, .max = 65535,
+                               .def_number = 8000},
+    [CONFIG__K_SERVER_WORKERS] = {CONFIG__INTEGER, FIELD(server_workers), .min = 1, .max = 64,
+                                  .def_number = 1},
+    [CONFIG__K_SERVER_MAX_UPLOAD_SIZE] = {CONFIG__INTEGER, FIELD(server_max_upload_size),
+                                          .min = 1, .max = LLONG_MAX, .size_suffix = true,
+                                          .def_number = 2147483648LL},
+    [CONFIG__K_SERVER_API_KEY] = {CONFIG__STRING, FIELD(server_api_key), .def_string = "",
+                                  .env_alias = "CESAR_API_KEY"},
+};
+
+const config_key_info *config_keys(void)
+{
+    return infos;
+}
+
+const config__key *config__key_at(int id)
+{
+    return id >= 0 && id < CONFIG__K_COUNT ? &keys[id] : NULL;
+}
+
+const config_key_info *config__info_at(int id)
+{
+    return id >= 0 && id < CONFIG__K_COUNT ? &infos[id] : NULL;
+}
+
+int config__key_find(const char *name)
+{
+    for (int id = 0; name && id < CONFIG__K_COUNT; id++)
+        if (strcmp(infos[id].key, name) == 0)
+            return id;
+    return -1;
+}
+
+bool config__is_table(const char *name)
+{
+    size_t n = strlen(name);
+    for (int id = 0; id < CONFIG__K_COUNT; id++)
+        if (strncmp(infos[id].key, name, n) == 0 && infos[id].key[n] == '.')
+            return true;
+    return false;
+}
+
+const char *config__suggest(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    const char *last = dot ? dot + 1 : name;
+    for (int id = 0; id < CONFIG__K_COUNT; id++) {
+        const char *kdot = strrchr(infos[id].key, '.');
+        if (strcmp(kdot ? kdot + 1 : infos[id].key, last) == 0)
+            return infos[id].key;
+    }
+    return NULL;
+}
