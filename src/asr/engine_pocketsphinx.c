@@ -589,12 +589,13 @@ static int pull(ps_state *s, const asr_source *src, int16 *pcm, size_t max, size
 {
     *n = 0;
     while (!*eof && *n < max) {
-        char msg[256] = "";
+        char msg[1024] = "";
         size_t got = 0, want = max - *n;
         int rr = src->read(src->user_data, s->fbuf, want, &got, msg, sizeof msg);
         if (rr != 0 || got > want)
-            return util_errf(err, errlen, ASR_ERR_AUDIO, "audio source: %s",
-                             msg[0] ? msg : "read failed");
+            /* the source's message already names the file: pass it on as is */
+            return util_errf(err, errlen, ASR_ERR_AUDIO, "%s",
+                             msg[0] ? msg : "the audio source failed to read");
         if (got == 0)
             *eof = true;
         to_pcm16(s->fbuf, pcm + *n, got);

@@ -86,6 +86,7 @@ struct audio_reader {
     audio_window window; /* as requested */
     double origin;       /* container start time in seconds: source time 0 */
     double src_duration; /* < 0 when unknown */
+    double stream_duration; /* the audio stream's own declared length, < 0 if unknown */
     double start_used;   /* source time of the first kept sample */
     int64_t skip;        /* output samples still to drop before the window */
     int64_t limit;       /* samples to return in all; < 0 = to the end */
@@ -487,27 +488,29 @@ static int no_samples(audio_reader *r)
     return fail(r, AUDIO_ERR_NO_SAMPLES, "'%s' contains no audio samples", r->path);
 }
 
-/* A stream that ends well before the duration its container declares was
- * cut short (an interrupted download or copy). Only trusted when the
- * duration is read from the stream header or timestamps: a duration guessed
- * from the bitrate (VBR mp3 without an index) is often far off. */
+/* An audio stream that ends well before the length it declares was cut
+ * short (an interrupted download or copy). Only the audio stream's own
+ * length counts — a video track may run longer — and only when it is read
+ * from headers or timestamps: one guessed from the bitrate (VBR mp3 without
+ * an index) is often far off. */
 static int check_complete(audio_reader *r)
 {
-    if (r->src_duration < 0)
+    if (r->stream_duration < 0)
         return AUDIO_OK;
     if (r->fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE)
         return AUDIO_OK;
-    double expected_end = r->src_duration;
+    double expected_end = r->stream_duration;
     if (r->window.end >= 0 && r->window.end < expected_end)
         expected_end = r->window.end;
     double got_end = r->start_used + (double)r->returned / AUDIO_SAMPLE_RATE;
     double missing = expected_end - got_end;
-    if (missing <= TRUNCATION_MIN_SECONDS || missing <= TRUNCATION_MIN_FRACTION * r->src_duration)
+    if (missing <= TRUNCATION_MIN_SECONDS ||
+        missing <= TRUNCATION_MIN_FRACTION * r->stream_duration)
         return AUDIO_OK;
     char a[32], b[32];
     return fail(r, AUDIO_ERR_CORRUPT,
                 "'%s' is truncated or corrupt: it declares %ss of audio but the data ends at %ss",
-                r->path, fmt_seconds(r->src_duration, a, sizeof a),
+                r->path, fmt_seconds(r->stream_duration, a, sizeof a),
                 fmt_seconds(got_end, b, sizeof b));
 }
 
@@ -648,6 +651,9 @@ static void read_metadata(audio_reader *r)
         r->src_duration = r->fmt->duration / (double)AV_TIME_BASE;
     else if (st->duration != AV_NOPTS_VALUE && st->duration >= 0)
         r->src_duration = st->duration * av_q2d(st->time_base);
+    r->stream_duration = -1.0;
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        r->stream_duration = st->duration * av_q2d(st->time_base);
 
     /* wav and wma often give only a channel count; name it as we will
      * interpret it (2 -> "stereo"), which is also what the user expects. */
