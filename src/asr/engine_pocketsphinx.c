@@ -494,14 +494,10 @@ static size_t base_word_len(const char *w)
 
 static int push_word(ps_state *s, const char *w, double start, double end, float conf)
 {
-    if (s->n_words == s->words_alloc) {
-        size_t na = s->words_alloc ? s->words_alloc * 2 : 64;
-        ps_word *p = realloc(s->words, na * sizeof *p);
-        if (!p)
-            return ASR_ERR_NOMEM;
-        s->words = p;
-        s->words_alloc = na;
-    }
+    ps_word *grown = util_array_reserve(s->words, &s->words_alloc, s->n_words, sizeof *grown);
+    if (!grown)
+        return ASR_ERR_NOMEM;
+    s->words = grown;
     size_t off = s->arena.len;
     if (util_buf_append(&s->arena, w, base_word_len(w)) != UTIL_OK ||
         util_buf_putc(&s->arena, '\0') != UTIL_OK)

@@ -113,14 +113,10 @@ static void clean_token(char *tok)
 
 static int push_word(char ***words, size_t *n, size_t *alloc, const char *w)
 {
-    if (*n == *alloc) {
-        size_t na = *alloc ? *alloc * 2 : 16;
-        char **p = realloc(*words, na * sizeof *p);
-        if (!p)
-            return EVAL_ERR_NOMEM;
-        *words = p;
-        *alloc = na;
-    }
+    char **grown = util_array_reserve(*words, alloc, *n, sizeof *grown);
+    if (!grown)
+        return EVAL_ERR_NOMEM;
+    *words = grown;
     char *copy = strdup(w);
     if (!copy)
         return EVAL_ERR_NOMEM;

@@ -30,16 +30,12 @@ static int count_speakers(const transcript *t, size_t *count)
             k++;
         if (k < n)
             continue;
-        if (n == alloc) {
-            size_t grow = alloc ? alloc * 2 : 8;
-            int *p = realloc(seen, grow * sizeof *p);
-            if (!p) {
-                rc = UTIL_ERR_NOMEM;
-                goto cleanup;
-            }
-            seen = p;
-            alloc = grow;
+        int *grown = util_array_reserve(seen, &alloc, n, sizeof *grown);
+        if (!grown) {
+            rc = UTIL_ERR_NOMEM;
+            goto cleanup;
         }
+        seen = grown;
         seen[n++] = seg->speaker;
     }
 cleanup:

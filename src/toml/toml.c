@@ -126,14 +126,10 @@ static int expect_end_of_line(toml__cursor *c, const char *after)
 static int add_table(parser *ps, const char *name)
 {
     toml_doc *d = ps->doc;
-    if (d->n_tables == ps->tables_alloc) {
-        size_t n = ps->tables_alloc ? ps->tables_alloc * 2 : 8;
-        toml_table *t = realloc(d->tables, n * sizeof *t);
-        if (!t)
-            return toml__fail(&ps->cur, TOML_ERR_NOMEM, "out of memory");
-        d->tables = t;
-        ps->tables_alloc = n;
-    }
+    toml_table *t = util_array_reserve(d->tables, &ps->tables_alloc, d->n_tables, sizeof *t);
+    if (!t)
+        return toml__fail(&ps->cur, TOML_ERR_NOMEM, "out of memory");
+    d->tables = t;
     char *copy = strdup(name);
     if (!copy)
         return toml__fail(&ps->cur, TOML_ERR_NOMEM, "out of memory");
@@ -175,14 +171,10 @@ static int add_entry(parser *ps, const char *key, int line, toml_value *value)
 {
     toml_doc *d = ps->doc;
     char *copy = NULL;
-    if (d->n == ps->entries_alloc) {
-        size_t n = ps->entries_alloc ? ps->entries_alloc * 2 : 16;
-        toml_entry *e = realloc(d->entries, n * sizeof *e);
-        if (!e)
-            goto nomem;
-        d->entries = e;
-        ps->entries_alloc = n;
-    }
+    toml_entry *e = util_array_reserve(d->entries, &ps->entries_alloc, d->n, sizeof *e);
+    if (!e)
+        goto nomem;
+    d->entries = e;
     if (!(copy = strdup(key)))
         goto nomem;
     d->entries[d->n].key = copy;

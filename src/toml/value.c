@@ -358,16 +358,12 @@ static int parse_array(toml__cursor *c, toml_value *out, int depth)
             goto cleanup;
         if (c->p < c->end && *c->p == ']')
             break;
-        if (n == alloc) {
-            size_t grow = alloc ? alloc * 2 : 4;
-            toml_value *p = realloc(items, grow * sizeof *items);
-            if (!p) {
-                rc = toml__fail(c, TOML_ERR_NOMEM, "out of memory");
-                goto cleanup;
-            }
-            items = p;
-            alloc = grow;
+        toml_value *grown = util_array_reserve(items, &alloc, n, sizeof *items);
+        if (!grown) {
+            rc = toml__fail(c, TOML_ERR_NOMEM, "out of memory");
+            goto cleanup;
         }
+        items = grown;
         if ((rc = toml__parse_value(c, &items[n], depth + 1)) != TOML_OK)
             goto cleanup;
         n++;

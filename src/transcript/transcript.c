@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/util.h"
+
 const char *transcript_strerror(int code)
 {
     switch (code) {
@@ -35,28 +37,16 @@ void transcript_free(transcript *t)
     free(t);
 }
 
-/* Grows *items (each of size item) so that one more fits. */
-static int grow(void **items, size_t *alloc, size_t used, size_t item)
-{
-    if (used < *alloc)
-        return TRANSCRIPT_OK;
-    size_t n = *alloc ? *alloc * 2 : 16;
-    void *p = realloc(*items, n * item);
-    if (!p)
-        return TRANSCRIPT_ERR_NOMEM;
-    *items = p;
-    *alloc = n;
-    return TRANSCRIPT_OK;
-}
-
 int transcript_add_segment(transcript *t, double start, double end,
                            const char *text, size_t *index)
 {
     if (!t || !text || end < start)
         return TRANSCRIPT_ERR_INVALID;
-    if (grow((void **)&t->segments, &t->segments_alloc, t->n_segments,
-             sizeof(transcript_segment)) != TRANSCRIPT_OK)
+    transcript_segment *grown =
+        util_array_reserve(t->segments, &t->segments_alloc, t->n_segments, sizeof *grown);
+    if (!grown)
         return TRANSCRIPT_ERR_NOMEM;
+    t->segments = grown;
     char *copy = strdup(text);
     if (!copy)
         return TRANSCRIPT_ERR_NOMEM;
@@ -78,9 +68,11 @@ int transcript_add_word(transcript *t, size_t seg, double start, double end,
     if (!t || seg >= t->n_segments || !text || end < start)
         return TRANSCRIPT_ERR_INVALID;
     transcript_segment *s = &t->segments[seg];
-    if (grow((void **)&s->words, &s->words_alloc, s->n_words,
-             sizeof(transcript_word)) != TRANSCRIPT_OK)
+    transcript_word *grown = util_array_reserve(s->words, &s->words_alloc, s->n_words,
+                                                sizeof *grown);
+    if (!grown)
         return TRANSCRIPT_ERR_NOMEM;
+    s->words = grown;
     char *copy = strdup(text);
     if (!copy)
         return TRANSCRIPT_ERR_NOMEM;

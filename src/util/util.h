@@ -60,6 +60,15 @@ int util_buf_vprintf(util_buf *b, const char *fmt, va_list ap);
  * NULL only when out of memory. */
 char *util_buf_take(util_buf *b);
 
+/* ---- arrays ----------------------------------------------------------- */
+
+/* Makes room for one more element in a growable array of item_size-byte
+ * elements, `used` of which are in use and *alloc allocated; capacity
+ * doubles, starting at 16. Returns the (possibly moved) array — the caller
+ * stores it back — or NULL when out of memory, in which case the old array
+ * and *alloc are untouched. */
+void *util_array_reserve(void *items, size_t *alloc, size_t used, size_t item_size);
+
 /* ---- strings ---------------------------------------------------------- */
 
 /* strdup that returns NULL for NULL. Caller owns the result; free with free(). */
