@@ -198,10 +198,16 @@ static void print_summary(const cli_transcribe_args *a, const pipeline_result *r
             total_seconds, speed, dest);
 }
 
-static int exit_code_for(int pipeline_rc)
+/* An option value the engine refuses (a language its model lacks) is a
+ * usage error like any other bad value; everything else failed at run time. */
+static int exit_code_for(int pipeline_rc, const pipeline_result *r)
 {
     if (pipeline_rc == PIPELINE_ERR_CANCELLED)
         return CLI_EXIT_INTERRUPTED;
+    if (pipeline_rc == PIPELINE_ERR_ASR &&
+        (r->asr_code == ASR_ERR_LANGUAGE || r->asr_code == ASR_ERR_INVALID_ARG ||
+         r->asr_code == ASR_ERR_UNKNOWN_ENGINE))
+        return CLI_EXIT_USAGE;
     return CLI_EXIT_FAILURE;
 }
 
@@ -235,7 +241,7 @@ static int transcribe(const cli_transcribe_args *a)
     }
     if (job.rc != PIPELINE_OK) {
         cli_error("%s", job.err);
-        exit_code = exit_code_for(job.rc);
+        exit_code = exit_code_for(job.rc, &job.result);
         goto cleanup;
     }
     if (write_output(a, &job.result, err, sizeof err) != FORMAT_OK) {

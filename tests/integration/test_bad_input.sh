@@ -94,7 +94,7 @@ bad_opts time-garbage 2 "'abc' is not a time" -- --start-time abc
 bad_opts start-past-end-of-file 1 "no audio in the requested window" -- --start-time 600
 bad_opts bad-format 2 "'docx' is not a format" -- --format docx
 bad_opts bad-engine 2 "engine 'nosuch' is not available" -- --engine nosuch
-bad_opts bad-language 1 "'fr'" -- --language fr
+bad_opts bad-language 2 "only supports English (en); got 'fr'" -- --language fr
 bad_opts bad-threads 2 "threads" -- --threads many
 bad_opts unknown-option 2 "unknown option '--frobnicate'" -- --frobnicate
 
