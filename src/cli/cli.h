@@ -36,9 +36,6 @@ bool cli_parse_time(const char *text, double *seconds);
 void cli_progress_render(char *buf, size_t n, int width, const char *label,
                          double fraction, double elapsed_seconds);
 
-/* "1:02:03" / "02:03" for summaries. */
-void cli_format_clock(double seconds, char *buf, size_t n);
-
 /* Writes a few lines about the machine (CPU model, cores, OS) to f. */
 void cli_print_system_info(FILE *f);
 

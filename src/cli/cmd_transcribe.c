@@ -180,7 +180,7 @@ static void print_summary(const cli_transcribe_args *a, const pipeline_result *r
     if (a->verbosity < 0)
         return;
     char audio[32];
-    cli_format_clock(r->audio_seconds, audio, sizeof audio);
+    format_duration(r->audio_seconds, audio, sizeof audio);
     const char *dest = (!a->output || strcmp(a->output, "-") == 0) ? "standard output" : a->output;
     if (a->verbosity > 0) {
         const config_values *v = config_get(a->cfg);

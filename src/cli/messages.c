@@ -5,13 +5,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+static void message(const char *kind, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "cesar: %s: ", kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("cesar: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    message("error", fmt, ap);
     va_end(ap);
 }
 
@@ -19,8 +24,6 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("cesar: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    message("warning", fmt, ap);
     va_end(ap);
 }

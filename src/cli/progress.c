@@ -2,6 +2,7 @@
  * (fraction, elapsed) so it can be tested; the transcribe command redraws it
  * from its own timer, several times a second, whatever the engine is doing. */
 #include "cli/cli.h"
+#include "format/format.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,12 +13,12 @@ void cli_progress_render(char *buf, size_t n, int width, const char *label,
                          double fraction, double elapsed_seconds)
 {
     char elapsed[32], eta[32], tail[96];
-    cli_format_clock(elapsed_seconds, elapsed, sizeof elapsed);
+    format_duration(elapsed_seconds, elapsed, sizeof elapsed);
     bool known = fraction >= 0;
     if (fraction > 1)
         fraction = 1;
     if (known && fraction > 0.001) {
-        cli_format_clock(elapsed_seconds * (1 - fraction) / fraction, eta, sizeof eta);
+        format_duration(elapsed_seconds * (1 - fraction) / fraction, eta, sizeof eta);
         snprintf(tail, sizeof tail, " %3d%%  %s elapsed, ETA %s", (int)(fraction * 100),
                  elapsed, eta);
     } else if (known) {

@@ -1,5 +1,5 @@
 /* timearg: reading times typed on the command line ("90", "1:30",
- * "1:02:03.5") and printing them back as clocks for summaries. */
+ * "1:02:03.5"). */
 #include "cli/cli.h"
 
 #include <ctype.h>
@@ -73,16 +73,4 @@ bool cli_parse_time(const char *text, double *seconds)
         return false;
     *seconds = negative ? -value : value;
     return true;
-}
-
-void cli_format_clock(double seconds, char *buf, size_t n)
-{
-    if (!(seconds > 0))
-        seconds = 0;
-    long long total = llround(seconds);
-    long long h = total / 3600, m = (total / 60) % 60, s = total % 60;
-    if (h > 0)
-        snprintf(buf, n, "%lld:%02lld:%02lld", h, m, s);
-    else
-        snprintf(buf, n, "%02lld:%02lld", m, s);
 }

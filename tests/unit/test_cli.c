@@ -1,5 +1,5 @@
-/* Unit tests for the CLI's pure parts: time parsing, the progress bar line
- * and summary clocks. */
+/* Unit tests for the CLI's pure parts: time parsing and the progress bar
+ * line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,22 +50,6 @@ static void test_parse_rejects(void **state)
     assert_false(cli_parse_time(NULL, &v));
 }
 
-static void test_format_clock(void **state)
-{
-    (void)state;
-    char b[32];
-    cli_format_clock(0, b, sizeof b);
-    assert_string_equal(b, "00:00");
-    cli_format_clock(59.6, b, sizeof b);
-    assert_string_equal(b, "01:00");
-    cli_format_clock(3599.5, b, sizeof b);
-    assert_string_equal(b, "1:00:00");
-    cli_format_clock(3725, b, sizeof b);
-    assert_string_equal(b, "1:02:05");
-    cli_format_clock(-4, b, sizeof b);
-    assert_string_equal(b, "00:00");
-}
-
 static void test_progress_line(void **state)
 {
     (void)state;
@@ -110,7 +94,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_seconds),  cmocka_unit_test(test_parse_clock),
-        cmocka_unit_test(test_parse_rejects),  cmocka_unit_test(test_format_clock),
+        cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_progress_line),  cmocka_unit_test(test_progress_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
