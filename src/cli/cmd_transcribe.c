@@ -146,8 +146,8 @@ static void fill_params(const cli_transcribe_args *a, transcribe_job *job, atomi
     job->params.cancel = cancel;
 }
 
-static int write_output(const cli_transcribe_args *a, const pipeline_result *r, char *err,
-                        size_t errlen)
+static int render_transcript(const cli_transcribe_args *a, const pipeline_result *r,
+                             util_buf *out, char *err, size_t errlen)
 {
     format_meta meta = format_default_meta();
     meta.engine = r->engine;
@@ -155,23 +155,65 @@ static int write_output(const cli_transcribe_args *a, const pipeline_result *r, 
     meta.source = a->input;
     meta.processing_seconds = r->total_seconds;
     meta.created = time(NULL);
+    return format_render(a->format, r->transcript, &meta, out, err, errlen);
+}
+
+static int write_stdout(const util_buf *out, char *err, size_t errlen)
+{
+    if (fwrite(out->data, 1, out->len, stdout) != out->len || fflush(stdout) != 0)
+        return util_errf(err, errlen, FORMAT_ERR_IO, "cannot write to standard output: %s",
+                         strerror(errno));
+    return FORMAT_OK;
+}
+
+/* When the output cannot be written after the work is done (the disk filled
+ * up, the directory went away), the transcript is kept in
+ * CACHE_DIR/recovered/ rather than thrown away. */
+static int save_recovery_copy(const cli_transcribe_args *a, const util_buf *out, char *path,
+                              size_t n)
+{
+    char dir[4096], stamp[32], err[512];
+    const char *slash = strrchr(a->output, '/');
+    const char *base = slash ? slash + 1 : a->output;
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", gmtime_r(&now, &tm));
+    snprintf(dir, sizeof dir, "%s/recovered", config_get(a->cfg)->cache_dir);
+    int len = snprintf(path, n, "%s/%s-%s", dir, stamp, base);
+    if (len < 0 || (size_t)len >= n || util_mkdir_p(dir, err, sizeof err) != UTIL_OK)
+        return UTIL_ERR_IO;
+    return util_write_file_atomic(path, out->data, out->len, err, sizeof err);
+}
+
+static int write_output(const cli_transcribe_args *a, const pipeline_result *r, char *err,
+                        size_t errlen)
+{
+    util_buf out = UTIL_BUF_INIT(0);
+    int rc = render_transcript(a, r, &out, err, errlen);
+    if (rc != FORMAT_OK)
+        goto cleanup;
     if (!a->output || strcmp(a->output, "-") == 0) {
-        util_buf out = UTIL_BUF_INIT(0);
-        int rc = format_render(a->format, r->transcript, &meta, &out, err, errlen);
-        if (rc == FORMAT_OK && fwrite(out.data, 1, out.len, stdout) != out.len)
-            rc = util_errf(err, errlen, FORMAT_ERR_IO, "cannot write to standard output: %s",
-                           strerror(errno));
-        if (rc == FORMAT_OK && fflush(stdout) != 0)
-            rc = util_errf(err, errlen, FORMAT_ERR_IO, "cannot write to standard output: %s",
-                           strerror(errno));
-        util_buf_free(&out);
-        return rc;
+        rc = write_stdout(&out, err, errlen);
+        goto cleanup;
     }
-    char dir[4096];
+    char dir[4096], why[1024];
     util_path_dirname(a->output, dir, sizeof dir);
-    if (util_mkdir_p(dir, err, errlen) != UTIL_OK)
-        return FORMAT_ERR_IO;
-    return format_write_file(a->format, r->transcript, &meta, a->output, err, errlen);
+    if (util_mkdir_p(dir, why, sizeof why) != UTIL_OK)
+        util_errf(err, errlen, FORMAT_ERR_IO, "cannot write '%s': %s", a->output, why);
+    else if (util_write_file_atomic(a->output, out.data, out.len, err, errlen) == UTIL_OK)
+        goto cleanup;
+    rc = FORMAT_ERR_IO;
+    char saved[2048];
+    size_t used = strlen(err);
+    if (save_recovery_copy(a, &out, saved, sizeof saved) == UTIL_OK)
+        snprintf(err + used, errlen - used, "; the transcript was saved to '%s'", saved);
+    else if (write_stdout(&out, saved, sizeof saved) == FORMAT_OK)
+        snprintf(err + used, errlen - used,
+                 "; the transcript was written to standard output instead");
+
+cleanup:
+    util_buf_free(&out);
+    return rc;
 }
 
 static void print_summary(const cli_transcribe_args *a, const pipeline_result *r,
@@ -223,7 +265,7 @@ static int transcribe(const cli_transcribe_args *a)
     bool show_bar = a->verbosity >= 0 && isatty(STDERR_FILENO);
     double started = util_now_seconds();
     int exit_code = CLI_EXIT_OK;
-    char err[1024];
+    char err[8192]; /* room for two paths: the output's and a recovery copy's */
 
     pthread_t worker;
     if (pthread_create(&worker, NULL, run_pipeline, &job) != 0) {

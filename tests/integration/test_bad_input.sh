@@ -131,6 +131,26 @@ expect_code output-dir-created 0
 if [ -s "$W/new/deeper/out.txt" ]; then pass "output-dir-created: transcript written"; \
     else fail "output-dir-created: no transcript"; fi
 
+# the output becomes impossible to write while transcribing: the transcript
+# is not lost but kept in the cache directory, and the error says where
+export XDG_CACHE_HOME=$W/cache
+"$CESAR_BIN" transcribe "$W/long.wav" -o "$W/vanishing/out.txt" >"$W/.stdout" 2>"$W/.stderr" &
+pid=$!
+sleep 1
+echo "a file where the output directory should be" >"$W/vanishing"
+wait "$pid"; CODE=$?; ERR=$(cat "$W/.stderr")
+expect_code output-lost-mid-run 1
+expect_err output-lost-mid-run "cannot write '$W/vanishing/out.txt'" \
+    "the transcript was saved to '$W/cache/cesar/recovered/"
+saved=$(sed -nE "s/.*saved to '([^']+)'.*/\1/p" <<<"$ERR")
+run transcribe "$W/long.wav" -q
+if [ -n "$saved" ] && [ -s "$saved" ] && [ "$(cat "$saved")" = "$OUT" ]; then
+    pass "output-lost-mid-run: recovered transcript is complete"
+else
+    fail "output-lost-mid-run: recovered copy missing or different" "$saved"
+fi
+unset XDG_CACHE_HOME
+
 # a failed run does not damage an existing transcript
 echo "previous transcript" >"$OUTDIR/keep.txt"
 run transcribe "$W/garbage.wav" -o "$OUTDIR/keep.txt"
