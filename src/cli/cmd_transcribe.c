@@ -50,6 +50,8 @@ typedef struct {
     bool done;
     pipeline_phase phase;
     double overall;
+    char input_info[192]; /* set once the input is open; printed by -v */
+    bool input_info_shown;
     /* worker's inputs and outputs */
     const char *input;
     pipeline_params params;
@@ -66,6 +68,18 @@ static void on_progress(pipeline_phase phase, double phase_fraction, double over
     pthread_mutex_lock(&job->lock);
     job->phase = phase;
     job->overall = overall;
+    pthread_mutex_unlock(&job->lock);
+}
+
+static void on_opened(const char *description, double seconds, void *user_data)
+{
+    transcribe_job *job = user_data;
+    char duration[32] = "length unknown";
+    if (seconds >= 0)
+        format_duration(seconds, duration, sizeof duration);
+    pthread_mutex_lock(&job->lock);
+    snprintf(job->input_info, sizeof job->input_info, "%s; %s to transcribe", description,
+             duration);
     pthread_mutex_unlock(&job->lock);
 }
 
@@ -104,9 +118,23 @@ static void draw_bar(transcribe_job *job, double started)
     fflush(stderr);
 }
 
+/* -v: what is being transcribed, printed as soon as the input is open (and
+ * before the bar), so a long run says up front how long the audio is.
+ * Called with job->lock held; only the main thread writes to stderr. */
+static void show_input_info(transcribe_job *job, const char *input, bool show_bar)
+{
+    if (!input || job->input_info_shown || !job->input_info[0])
+        return;
+    job->input_info_shown = true;
+    fprintf(stderr, "%s  input:    %s (%s)\n", show_bar ? "\r\033[K" : "", input,
+            job->input_info);
+}
+
 /* Waits for the worker, redrawing the bar and forwarding Ctrl-C as the
- * pipeline's cancel flag. */
-static void wait_for_job(transcribe_job *job, atomic_int *cancel, bool show_bar)
+ * pipeline's cancel flag. verbose_input is the input's name under -v, else
+ * NULL. */
+static void wait_for_job(transcribe_job *job, atomic_int *cancel, bool show_bar,
+                         const char *verbose_input)
 {
     double started = util_now_seconds();
     pthread_mutex_lock(&job->lock);
@@ -121,12 +149,14 @@ static void wait_for_job(transcribe_job *job, atomic_int *cancel, bool show_bar)
         pthread_cond_timedwait(&job->changed, &job->lock, &deadline);
         if (atomic_load(&interrupt_signal))
             atomic_store(cancel, 1);
+        show_input_info(job, verbose_input, show_bar);
         if (!job->done && show_bar) {
             pthread_mutex_unlock(&job->lock);
             draw_bar(job, started);
             pthread_mutex_lock(&job->lock);
         }
     }
+    show_input_info(job, verbose_input, show_bar);
     pthread_mutex_unlock(&job->lock);
     if (show_bar)
         fputs("\r\033[K", stderr);
@@ -143,6 +173,7 @@ static void fill_params(const cli_transcribe_args *a, transcribe_job *job, atomi
     job->params.asr.n_threads = v->threads > 0 ? v->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     job->params.progress = on_progress;
     job->params.progress_user_data = job;
+    job->params.opened = on_opened;
     job->params.cancel = cancel;
 }
 
@@ -226,7 +257,6 @@ static void print_summary(const cli_transcribe_args *a, const pipeline_result *r
     const char *dest = (!a->output || strcmp(a->output, "-") == 0) ? "standard output" : a->output;
     if (a->verbosity > 0) {
         const config_values *v = config_get(a->cfg);
-        fprintf(stderr, "  input:    %s (%s)\n", a->input, r->input_description);
         fprintf(stderr, "  engine:   %s, model %s, language %s, threads %d\n", r->engine,
                 r->model, r->language, v->threads > 0 ? v->threads
                                                        : (int)sysconf(_SC_NPROCESSORS_ONLN));
@@ -273,7 +303,7 @@ static int transcribe(const cli_transcribe_args *a)
         exit_code = CLI_EXIT_FAILURE;
         goto cleanup;
     }
-    wait_for_job(&job, &cancel, show_bar);
+    wait_for_job(&job, &cancel, show_bar, a->verbosity > 0 ? a->input : NULL);
     pthread_join(worker, NULL);
 
     if (atomic_load(&interrupt_signal) || job.rc == PIPELINE_ERR_CANCELLED) {

@@ -130,6 +130,9 @@ int pipeline_run(const char *input, const pipeline_params *params,
     }
     util_strlcpy(result->input_description, audio_describe(reader),
                  sizeof result->input_description);
+    if (params->opened)
+        params->opened(result->input_description, audio_expected_duration(reader),
+                       params->progress_user_data);
 
     st.reader = reader;
     asr_params ap = params->asr;

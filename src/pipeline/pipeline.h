@@ -36,6 +36,12 @@ typedef enum {
 
 const char *pipeline_phase_name(pipeline_phase p); /* "loading", "transcribing", ... */
 
+/* Called once the input is open, before the model loads: a description of
+ * the source ("mp3, 44100 Hz, stereo, 00:03:12") and the seconds that will
+ * be transcribed (< 0 when the container does not say). Strings are
+ * borrowed for the call. Called on the thread running pipeline_run. */
+typedef void (*pipeline_opened_cb)(const char *description, double seconds, void *user_data);
+
 /* overall and phase_fraction are 0..1. Called on the thread running
  * pipeline_run. */
 typedef void (*pipeline_progress_cb)(pipeline_phase phase, double phase_fraction,
@@ -47,6 +53,7 @@ typedef struct {
     pipeline_progress_cb progress;
     void *progress_user_data;
     const atomic_int *cancel; /* borrowed; may be NULL */
+    pipeline_opened_cb opened; /* may be NULL; shares progress_user_data */
 } pipeline_params;
 
 pipeline_params pipeline_default_params(void);

@@ -47,6 +47,9 @@ expect_code quiet 0
 run transcribe "$W/clip.wav" -o "$W/v.txt" -v --threads 2
 expect_code verbose 0
 expect_err verbose "engine:   pocketsphinx" "model en-us" "threads 2" "system:" "cores"
+expect_err verbose-input "input:    $W/clip.wav (pcm_s16le, 16000 Hz, mono" "00:03 to transcribe"
+head -1 "$W/.stderr" | grep -q '^  input:' && pass "verbose: input reported first" \
+    || fail "verbose: input not reported first" "$ERR"
 
 # no -o: the transcript goes to standard output
 run transcribe "$W/clip.wav" -q
