@@ -11,6 +11,8 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   # speech recognition
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
+  # job store
+  libsqlite3-dev
   # tests: unit framework, test audio, reference transcripts
   libcmocka-dev ffmpeg sox libsox-fmt-all espeak-ng pocketsphinx-testdata
   python3
