@@ -10,6 +10,8 @@ W=$WORK
 sox -q "$(librivox_clip 0920)" -r 44100 -c 2 "$W/source.wav"
 
 enc() { ffmpeg -loglevel error -y "$@" </dev/null; }
+# The videos run 2 s past the speech rather than being cut with -shortest,
+# whose cut point depends on how the encoder threads interleave packets.
 enc -i "$W/source.wav" -c:a pcm_s16le "$W/speech.wav"
 enc -i "$W/source.wav" -c:a libmp3lame -b:a 192k "$W/speech.mp3"
 enc -i "$W/source.wav" -c:a aac -b:a 192k "$W/speech.m4a"
@@ -17,11 +19,11 @@ enc -i "$W/source.wav" -c:a libvorbis -q:a 6 "$W/speech.ogg"
 enc -i "$W/source.wav" -c:a libopus -b:a 128k "$W/speech.opus"
 enc -i "$W/source.wav" -c:a flac "$W/speech.flac"
 enc -i "$W/source.wav" -c:a wmav2 -b:a 192k "$W/speech.wma"
-enc -f lavfi -i testsrc=size=160x120:rate=10 -i "$W/source.wav" -shortest \
+enc -f lavfi -i testsrc=size=160x120:rate=10:duration=8 -i "$W/source.wav" \
     -c:v libvpx -b:v 100k -c:a libopus -b:a 128k "$W/speech.webm"
-enc -f lavfi -i testsrc=size=160x120:rate=10 -i "$W/source.wav" -shortest \
+enc -f lavfi -i testsrc=size=160x120:rate=10:duration=8 -i "$W/source.wav" \
     -c:v libx264 -pix_fmt yuv420p -c:a aac -b:a 192k "$W/speech.mp4"
-enc -f lavfi -i testsrc=size=160x120:rate=10 -i "$W/source.wav" -shortest \
+enc -f lavfi -i testsrc=size=160x120:rate=10:duration=8 -i "$W/source.wav" \
     -c:v mpeg4 -c:a libvorbis -q:a 6 "$W/speech.mkv"
 
 run transcribe "$W/speech.wav" -o "$W/reference.txt" -q

@@ -1,0 +1,336 @@
+/* worker job runner: what one worker thread does with one claimed job —
+ * transcribe, then format, then finish the row — and how it reports progress
+ * and notices cancellation on the way.
+ *
+ * Invariants. Everything here runs on the worker thread that claimed the job
+ * and uses only that worker's store handle, so progress callbacks from the
+ * pipeline write the row directly. The row is written by exactly one of:
+ * store_finish_job (completed / error), store_set_status (cancelled or
+ * re-queued), or nothing (the row left `processing` behind our back — another
+ * process cancelled or re-queued it — and is no longer ours to touch).
+ *
+ * Stages are explicit and each owns a span of the overall 0-100 progress.
+ * Diarization will be a stage between transcribe and format (see the
+ * DIARIZE markers); it will shrink transcribe to 0-60 and take 60-90.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "format/format.h"
+#include "pipeline/pipeline.h"
+#include "util/util.h"
+#include "worker/internal.h"
+
+/* The share of overall progress each stage owns, and its phase name in the
+ * job row. DIARIZE: with diarization on, transcribe becomes {0, 60} and a
+ * {"diarizing", 60, 90} span is added. */
+typedef struct {
+    const char *phase;
+    double start, end;
+} stage_span;
+
+static const stage_span SPAN_TRANSCRIBE = {"transcribing", 0.0, 90.0};
+static const stage_span SPAN_FORMAT = {"formatting", 90.0, 100.0};
+
+/* Error codes written to error_code; stable, clients match on them. */
+#define CODE_AUDIO "audio_invalid"
+#define CODE_ENGINE "engine_failed"
+#define CODE_INTERNAL "internal"
+
+typedef enum { OUTCOME_OK = 0, OUTCOME_FAILED, OUTCOME_CANCELLED } outcome;
+
+/* The state of one job run, owned by the worker thread's stack. */
+typedef struct {
+    worker_slot *slot;
+    worker_pool *pool;
+    const store_job *job;
+    double started;         /* util_now_seconds() at the start */
+    const char *last_phase; /* phase last written; NULL before the first write */
+    double last_write;      /* when progress was last written */
+    double last_check;      /* when the row's status was last confirmed */
+    const char *error_code; /* set with OUTCOME_FAILED */
+    char message[1024];     /* error message for the row / log */
+} job_run;
+
+static bool cancel_raised(const job_run *r)
+{
+    return atomic_load(&r->slot->cancel) != WORKER__CANCEL_NONE;
+}
+
+/* The row is no longer processing (cancelled or re-queued elsewhere, or
+ * purged): stop the pipeline and leave the row as it is. */
+static void row_changed(job_run *r)
+{
+    int expected = WORKER__CANCEL_NONE;
+    atomic_compare_exchange_strong(&r->slot->cancel, &expected, WORKER__CANCEL_ROW);
+}
+
+static const char *empty_to_null(const char *s)
+{
+    return s && s[0] ? s : NULL;
+}
+
+/* ---- progress and the cancellation safety net --------------------------- */
+
+/* Re-reads the row at most every cancel_check_seconds, so a cancellation
+ * made directly in the store (another process's DELETE) stops this job. */
+static void maybe_check_row(job_run *r, double now)
+{
+    if (now - r->last_check < r->pool->params.cancel_check_seconds)
+        return;
+    r->last_check = now;
+    store_job *row = NULL;
+    char err[512] = "";
+    int rc = store_get_job(r->slot->db, r->job->id, &row, err, sizeof err);
+    if (rc == STORE_ERR_NOT_FOUND || (rc == STORE_OK && row->status != STORE_STATUS_PROCESSING))
+        row_changed(r);
+    else if (rc != STORE_OK)
+        worker__log(r->pool, WORKER_LOG_WARN, "%s: job %s: cannot re-read the job: %s",
+                    r->slot->name, r->job->id, err);
+    store_job_free(row);
+}
+
+/* Writes progress for fraction (0..1) of span s, throttled to the progress
+ * interval; a phase change is always written. A write that the store refuses
+ * as a conflict means the row left `processing`: that doubles as the status
+ * check, so a cancelled row is noticed at the next write. */
+static void write_progress(job_run *r, const stage_span *s, double fraction)
+{
+    double now = util_now_seconds();
+    if (cancel_raised(r))
+        return;
+    if (r->last_phase == s->phase &&
+        now - r->last_write < r->pool->params.progress_interval_seconds) {
+        maybe_check_row(r, now);
+        return;
+    }
+    fraction = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
+    char err[512] = "";
+    int rc =
+        store_update_progress(r->slot->db, r->job->id, s->start + (s->end - s->start) * fraction,
+                              s->phase, fraction * 100.0, err, sizeof err);
+    r->last_write = r->last_check = now;
+    r->last_phase = s->phase;
+    if (rc == STORE_OK)
+        worker__event(r->pool, WORKER_EVENT_PROGRESS, r->job->id);
+    else if (rc == STORE_ERR_CONFLICT || rc == STORE_ERR_NOT_FOUND)
+        row_changed(r);
+    else /* a busy database is no reason to abandon the transcription */
+        worker__log(r->pool, WORKER_LOG_WARN, "%s: job %s: cannot write progress: %s",
+                    r->slot->name, r->job->id, err);
+}
+
+/* Pipeline callback, on this worker's thread. Loading counts as the start
+ * of transcribing: the row has no loading phase. */
+static void on_pipeline_progress(pipeline_phase phase, double phase_fraction, double overall,
+                                 void *user_data)
+{
+    (void)overall; /* recomputed from the stage spans, which know about diarization */
+    job_run *r = user_data;
+    if (phase == PIPELINE_PHASE_LOADING)
+        write_progress(r, &SPAN_TRANSCRIBE, 0.0);
+    else if (phase == PIPELINE_PHASE_TRANSCRIBING)
+        write_progress(r, &SPAN_TRANSCRIBE, phase_fraction);
+}
+
+static void on_asr_log(asr_log_level level, const char *message, void *user_data)
+{
+    job_run *r = user_data;
+    worker_log_level l = level == ASR_LOG_ERROR  ? WORKER_LOG_ERROR
+                         : level == ASR_LOG_WARN ? WORKER_LOG_WARN
+                         : level == ASR_LOG_INFO ? WORKER_LOG_INFO
+                                                 : WORKER_LOG_DEBUG;
+    worker__log(r->pool, l, "%s: job %s: %s", r->slot->name, r->job->id, message);
+}
+
+/* ---- stages ---------------------------------------------------------------- */
+
+static outcome fail(job_run *r, const char *code, const char *message)
+{
+    r->error_code = code;
+    util_strlcpy(r->message, message, sizeof r->message);
+    return OUTCOME_FAILED;
+}
+
+/* Transcribe: the job's engine/model/language when set, else the pool's. */
+static outcome stage_transcribe(job_run *r, pipeline_result *pr)
+{
+    const worker_params *d = &r->pool->params;
+    pipeline_params pp = pipeline_default_params();
+    pp.asr.engine = empty_to_null(r->job->engine) ? r->job->engine : d->engine;
+    pp.asr.model = empty_to_null(r->job->model_size) ? r->job->model_size : d->model;
+    pp.asr.language = empty_to_null(r->job->language) ? r->job->language : d->language;
+    pp.asr.n_threads = d->threads;
+    pp.asr.log = on_asr_log;
+    pp.asr.log_user_data = r;
+    pp.progress = on_pipeline_progress;
+    pp.progress_user_data = r;
+    pp.cancel = &r->slot->cancel;
+
+    char err[1024] = "";
+    int rc = pipeline_run(r->job->audio_path, &pp, pr, err, sizeof err);
+    /* Checked first: an engine interrupted by the flag may report any error. */
+    if (rc == PIPELINE_ERR_CANCELLED || (rc != PIPELINE_OK && cancel_raised(r)))
+        return OUTCOME_CANCELLED;
+    if (rc == PIPELINE_OK)
+        return OUTCOME_OK;
+    if (rc == PIPELINE_ERR_AUDIO)
+        return fail(r, CODE_AUDIO, err);
+    if (rc == PIPELINE_ERR_ASR)
+        return fail(r, CODE_ENGINE, err);
+    return fail(r, CODE_INTERNAL, err[0] ? err : pipeline_strerror(rc));
+}
+
+/* The name shown as the transcript's source: the file name without its
+ * directory, since the directory is the server's private layout. */
+static const char *source_name(const char *path)
+{
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    return slash ? slash + 1 : path;
+}
+
+/* Format: the transcript as JSON, which is what result_text holds. */
+static outcome stage_format(job_run *r, const pipeline_result *pr, util_buf *json)
+{
+    write_progress(r, &SPAN_FORMAT, 0.0);
+    format_meta meta = format_default_meta();
+    meta.engine = pr->engine;
+    meta.model = pr->model;
+    meta.source = source_name(r->job->audio_path);
+    meta.processing_seconds = util_now_seconds() - r->started;
+    meta.created = time(NULL);
+    char err[512] = "";
+    if (format_render(FORMAT_JSON, pr->transcript, &meta, json, err, sizeof err) == FORMAT_OK)
+        return OUTCOME_OK;
+    char msg[640];
+    snprintf(msg, sizeof msg, "cannot render the transcript: %s", err);
+    return fail(r, CODE_INTERNAL, msg);
+}
+
+/* ---- ending the job ---------------------------------------------------------- */
+
+static void finish_row(job_run *r, const store_job_result *res)
+{
+    char err[512] = "";
+    int rc = store_finish_job(r->slot->db, r->job->id, res, NULL, err, sizeof err);
+    if (rc == STORE_OK) {
+        worker__event(r->pool, WORKER_EVENT_FINISHED, r->job->id);
+        worker__log(r->pool, WORKER_LOG_INFO, "%s: job %s: %s in %.1f s", r->slot->name, r->job->id,
+                    store_status_name(res->status), res->processing_time);
+    } else if (rc == STORE_ERR_CONFLICT || rc == STORE_ERR_NOT_FOUND) {
+        /* Cancelled, re-queued or purged while we finished: the row wins. */
+        worker__log(r->pool, WORKER_LOG_INFO, "%s: job %s: finished, but the job %s", r->slot->name,
+                    r->job->id, "was cancelled meanwhile; result dropped");
+    } else {
+        worker__log(r->pool, WORKER_LOG_ERROR,
+                    "%s: job %s: cannot record the result (%s); it stays processing until "
+                    "the next startup recovery",
+                    r->slot->name, r->job->id, err);
+    }
+}
+
+static void finish_completed(job_run *r, const pipeline_result *pr, const util_buf *json)
+{
+    store_job_result res = store_default_job_result();
+    res.status = STORE_STATUS_COMPLETED;
+    res.result_text = json->data;
+    res.detected_language =
+        pr->transcript->language[0] ? pr->transcript->language : empty_to_null(pr->language);
+    res.audio_duration = pr->audio_seconds;
+    res.processing_time = util_now_seconds() - r->started;
+    finish_row(r, &res);
+}
+
+static void finish_failed(job_run *r, const pipeline_result *pr)
+{
+    store_job_result res = store_default_job_result();
+    res.status = STORE_STATUS_ERROR;
+    res.error_message = r->message[0] ? r->message : "unknown error";
+    res.error_code = r->error_code;
+    res.audio_duration = pr->audio_seconds > 0 ? pr->audio_seconds : -1.0;
+    res.processing_time = util_now_seconds() - r->started;
+    worker__log(r->pool, WORKER_LOG_WARN, "%s: job %s: %s: %s", r->slot->name, r->job->id,
+                r->error_code, res.error_message);
+    finish_row(r, &res);
+}
+
+/* A user cancel makes sure the row says cancelled (the server normally did
+ * it already; then the store refuses cancelled -> cancelled, which is fine).
+ * A shutdown cancel puts the row back to queued so a restart runs it. */
+static void finish_cancelled(job_run *r)
+{
+    int why = atomic_load(&r->slot->cancel);
+    char err[512] = "";
+    int rc = STORE_OK;
+    if (why == WORKER__CANCEL_SHUTDOWN) {
+        rc = store_set_status(r->slot->db, r->job->id, STORE_STATUS_QUEUED, NULL, err, sizeof err);
+        if (rc == STORE_OK) {
+            worker__event(r->pool, WORKER_EVENT_REQUEUED, r->job->id);
+            worker__log(r->pool, WORKER_LOG_INFO, "%s: job %s: re-queued at shutdown",
+                        r->slot->name, r->job->id);
+            return;
+        }
+    } else if (why == WORKER__CANCEL_USER) {
+        rc = store_set_status(r->slot->db, r->job->id, STORE_STATUS_CANCELLED, NULL, err,
+                              sizeof err);
+    }
+    if (rc != STORE_OK && rc != STORE_ERR_CONFLICT && rc != STORE_ERR_NOT_FOUND) {
+        worker__log(r->pool, WORKER_LOG_ERROR, "%s: job %s: cannot update the stopped job: %s",
+                    r->slot->name, r->job->id, err);
+        if (why == WORKER__CANCEL_SHUTDOWN) {
+            pthread_mutex_lock(&r->pool->lock);
+            r->pool->requeue_failures++;
+            pthread_mutex_unlock(&r->pool->lock);
+        }
+        return;
+    }
+    worker__event(r->pool, WORKER_EVENT_CANCELLED, r->job->id);
+    worker__log(r->pool, WORKER_LOG_INFO, "%s: job %s: cancelled", r->slot->name, r->job->id);
+}
+
+void worker__run_job(worker_slot *slot, store_job *job)
+{
+    job_run r;
+    memset(&r, 0, sizeof r);
+    r.slot = slot;
+    r.pool = slot->pool;
+    r.job = job;
+    r.started = util_now_seconds();
+    r.last_check = r.started;
+    pipeline_result pr;
+    memset(&pr, 0, sizeof pr);
+    util_buf json = UTIL_BUF_INIT(STORE_MAX_RESULT_TEXT);
+
+    worker__log(r.pool, WORKER_LOG_INFO, "%s: job %s: started (attempt %d): %s", slot->name,
+                job->id, job->attempts, job->audio_path ? job->audio_path : "(no audio path)");
+    if (job->retry_stage && strcmp(job->retry_stage, "diarize") == 0) {
+        /* DIARIZE (retry): a partial job retried with retry_stage "diarize"
+         * keeps result_text; the diarization issue will parse it back into a
+         * transcript here and skip stage_transcribe. Until diarization
+         * exists no job can be partial, so run everything. */
+        worker__log(r.pool, WORKER_LOG_WARN,
+                    "%s: job %s: diarize-only retry not supported yet; "
+                    "transcribing again",
+                    slot->name, job->id);
+    }
+
+    outcome o = stage_transcribe(&r, &pr);
+    /* DIARIZE: the diarization stage goes here, between transcribe and
+     * format; its failure finishes the job as PARTIAL with the transcript. */
+    /* A cancel raised after transcription finished still formats and
+     * finishes: the work is done, and a cancelled row refuses the result. */
+    if (o == OUTCOME_OK)
+        o = stage_format(&r, &pr, &json);
+
+    if (o == OUTCOME_CANCELLED)
+        finish_cancelled(&r);
+    else if (o == OUTCOME_FAILED)
+        finish_failed(&r, &pr);
+    else
+        finish_completed(&r, &pr, &json);
+
+    util_buf_free(&json);
+    pipeline_result_clear(&pr);
+    store_job_free(job);
+}

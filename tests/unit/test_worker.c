@@ -1,0 +1,610 @@
+/* Tests for the worker pool: real threads, a real SQLite job store in a
+ * mkdtemp directory and the real pipeline on LibriVox clips from Debian's
+ * pocketsphinx-testdata. A ~200 s recording made with sox (8 rounds of the
+ * five clips) stands in for a long job; every test that uses it cancels or
+ * stops it within a few seconds, so the file runs in ~15 s on 2 cores.
+ *
+ * Each test gets its own database file, so no test sees another's jobs. */
+/* cmocka needs these before it, in this order */
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include <ftw.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/util.h"
+#include "worker/worker.h"
+
+#define CLIP_DIR "/usr/share/pocketsphinx/test/data/librivox/"
+#define CLIP_0870 CLIP_DIR "sense_and_sensibility_01_austen_64kb-0870.wav" /* 7.10 s */
+#define CLIP_0880 CLIP_DIR "sense_and_sensibility_01_austen_64kb-0880.wav" /* 2.99 s */
+#define CLIP_0930 CLIP_DIR "sense_and_sensibility_01_austen_64kb-0930.wav" /* 3.29 s */
+#define CLIP_0870_SECONDS 7.1
+
+/* ---- fixture ------------------------------------------------------------ */
+
+typedef struct {
+    char dir[256];
+    char long_wav[320]; /* "" when sox failed: long tests skip */
+    int db_counter;
+} group_state;
+
+typedef struct {
+    group_state *g;
+    char db_path[320];
+    store *s; /* the test's own handle, as the server would have */
+    worker_pool *pool;
+    atomic_int claimed, progressed, finished, cancelled, requeued;
+    atomic_int errors_logged;
+    char err[1024];
+} fixture;
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void make_long_wav(group_state *g)
+{
+    char cmd[4096];
+    int n = snprintf(cmd, sizeof cmd, "sox");
+    for (int round = 0; round < 8; round++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " %s*.wav", CLIP_DIR);
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s/long.wav' 2>/dev/null", g->dir);
+    if (system(cmd) == 0)
+        snprintf(g->long_wav, sizeof g->long_wav, "%s/long.wav", g->dir);
+}
+
+static int group_setup(void **state)
+{
+    if (access(CLIP_0870, R_OK) != 0) {
+        fprintf(stderr, "skipping: %s missing (install pocketsphinx-testdata)\n", CLIP_0870);
+        return -1;
+    }
+    group_state *g = calloc(1, sizeof *g);
+    if (!g)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g->dir, sizeof g->dir, "%s/cesar-worker-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(g->dir)) {
+        free(g);
+        return -1;
+    }
+    make_long_wav(g);
+    *state = g;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    group_state *g = *state;
+    nftw(g->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(g);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    group_state *g = *state;
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->g = g;
+    snprintf(f->db_path, sizeof f->db_path, "%s/jobs-%d.db", g->dir, ++g->db_counter);
+    store_params sp = store_default_params();
+    sp.path = f->db_path;
+    if (store_open(&f->s, &sp, f->err, sizeof f->err) != STORE_OK) {
+        fprintf(stderr, "store_open: %s\n", f->err);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    group_state *g = f->g;
+    worker_pool_free(f->pool);
+    store_close(f->s);
+    free(f);
+    *state = g; /* cmocka hands the group state to the next test's setup */
+    return 0;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void on_log(worker_log_level level, const char *message, void *user_data)
+{
+    fixture *f = user_data;
+    (void)message;
+    if (level == WORKER_LOG_ERROR)
+        atomic_fetch_add(&f->errors_logged, 1);
+}
+
+static void on_event(worker_event ev, const char *job_id, void *user_data)
+{
+    fixture *f = user_data;
+    (void)job_id;
+    atomic_int *counters[] = {&f->claimed, &f->progressed, &f->finished, &f->cancelled,
+                              &f->requeued};
+    atomic_fetch_add(counters[ev], 1);
+}
+
+static worker_params params_for(fixture *f, int n_workers)
+{
+    worker_params p = worker_default_params();
+    p.db_path = f->db_path;
+    p.n_workers = n_workers;
+    p.threads = 1; /* two workers on two cores */
+    p.log = on_log;
+    p.log_user_data = f;
+    p.event = on_event;
+    p.event_user_data = f;
+    return p;
+}
+
+static void start_pool(fixture *f, const worker_params *p)
+{
+    int rc = worker_pool_start(&f->pool, p, f->err, sizeof f->err);
+    if (rc != WORKER_OK)
+        fail_msg("worker_pool_start: %s", f->err);
+}
+
+/* Queues a job for audio and returns its id in id (STORE_ID_LEN + 1 bytes). */
+static void add_job(fixture *f, const char *audio, char *id)
+{
+    store_job fields;
+    memset(&fields, 0, sizeof fields);
+    fields.audio_path = (char *)audio;
+    store_job *job = NULL;
+    if (store_create_job(f->s, &fields, &job, f->err, sizeof f->err) != STORE_OK)
+        fail_msg("store_create_job: %s", f->err);
+    util_strlcpy(id, job->id, STORE_ID_LEN + 1);
+    store_job_free(job);
+}
+
+static store_job *get_job(fixture *f, const char *id)
+{
+    store_job *job = NULL;
+    if (store_get_job(f->s, id, &job, f->err, sizeof f->err) != STORE_OK)
+        fail_msg("store_get_job: %s", f->err);
+    return job;
+}
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls until the job reaches status or timeout passes; returns the seconds
+ * it took, or -1 on timeout. */
+static double wait_status(fixture *f, const char *id, store_status status, double timeout)
+{
+    double t0 = util_now_seconds();
+    for (;;) {
+        store_job *job = get_job(f, id);
+        bool done = job->status == status;
+        store_job_free(job);
+        double took = util_now_seconds() - t0;
+        if (done)
+            return took;
+        if (took > timeout)
+            return -1;
+        sleep_seconds(0.02);
+    }
+}
+
+/* Waits until the job is processing with some transcription progress, so a
+ * cancel hits the pipeline rather than the model load. */
+static void wait_running(fixture *f, const char *id, double timeout)
+{
+    double t0 = util_now_seconds();
+    for (;;) {
+        store_job *job = get_job(f, id);
+        bool running = job->status == STORE_STATUS_PROCESSING && job->progress > 0;
+        store_job_free(job);
+        if (running)
+            return;
+        if (util_now_seconds() - t0 > timeout)
+            fail_msg("job %s did not start running within %.0f s", id, timeout);
+        sleep_seconds(0.05);
+    }
+}
+
+/* Seconds until no worker is busy, or -1 after timeout. */
+static double wait_idle(worker_pool *pool, double timeout)
+{
+    double t0 = util_now_seconds();
+    for (;;) {
+        int busy = -1;
+        worker_pool_stats(pool, NULL, &busy);
+        double took = util_now_seconds() - t0;
+        if (busy == 0)
+            return took;
+        if (took > timeout)
+            return -1;
+        sleep_seconds(0.02);
+    }
+}
+
+/* Feeds text to Python's JSON parser; true when it parses. */
+static bool valid_json(const char *text)
+{
+    FILE *py = popen("python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null", "w");
+    if (!py)
+        return false;
+    fputs(text, py);
+    return pclose(py) == 0;
+}
+
+static bool need_long_wav(const fixture *f)
+{
+    if (f->g->long_wav[0])
+        return true;
+    print_message("skipping: sox could not build the long recording\n");
+    return false;
+}
+
+/* ---- parameters and errors -------------------------------------------------- */
+
+static void test_rejects_bad_params(void **state)
+{
+    fixture *f = *state;
+    worker_pool *pool = (worker_pool *)&pool; /* must be reset to NULL */
+    worker_params p = params_for(f, 0);
+    assert_int_equal(worker_pool_start(&pool, &p, f->err, sizeof f->err), WORKER_ERR_INVALID);
+    assert_null(pool);
+    assert_non_null(strstr(f->err, "0 workers"));
+    p.n_workers = WORKER_MAX_WORKERS + 1;
+    assert_int_equal(worker_pool_start(&pool, &p, f->err, sizeof f->err), WORKER_ERR_INVALID);
+    p = params_for(f, 1);
+    p.progress_interval_seconds = 1.5; /* the row must move at least once a second */
+    assert_int_equal(worker_pool_start(&pool, &p, f->err, sizeof f->err), WORKER_ERR_INVALID);
+    p = params_for(f, 1);
+    p.db_path = NULL;
+    assert_int_equal(worker_pool_start(&pool, &p, NULL, 0), WORKER_ERR_INVALID);
+    p.db_path = f->g->dir; /* a directory is not a database */
+    assert_int_equal(worker_pool_start(&pool, &p, f->err, sizeof f->err), WORKER_ERR_STORE);
+    assert_null(pool);
+    assert_int_equal(worker_pool_start(&pool, NULL, NULL, 0), WORKER_ERR_INVALID);
+
+    assert_string_equal(worker_strerror(WORKER_ERR_NOT_RUNNING), "no worker is running that job");
+    assert_string_equal(worker_strerror(12345), "unknown error");
+    worker_pool_free(NULL);
+    worker_pool_notify(NULL);
+    int running = -1, busy = -1;
+    worker_pool_stats(NULL, &running, &busy);
+    assert_int_equal(running, 0);
+    assert_int_equal(busy, 0);
+    assert_int_equal(worker_pool_cancel(NULL, "x"), WORKER_ERR_INVALID);
+}
+
+static void test_cancel_unknown_job(void **state)
+{
+    fixture *f = *state;
+    worker_params p = params_for(f, 2);
+    start_pool(f, &p);
+    int running = -1, busy = -1;
+    worker_pool_stats(f->pool, &running, &busy);
+    assert_int_equal(running, 2);
+    assert_int_equal(busy, 0);
+    assert_int_equal(worker_pool_cancel(f->pool, "not-an-id"), WORKER_ERR_INVALID);
+    assert_int_equal(worker_pool_cancel(f->pool, "0b6f5c3e-8a5d-4f1e-9c2b-7d3a1e2f4b5c"),
+                     WORKER_ERR_NOT_RUNNING);
+    assert_int_equal(worker_pool_stop(f->pool, 0, f->err, sizeof f->err), WORKER_OK);
+    assert_int_equal(worker_pool_stop(f->pool, 0, f->err, sizeof f->err), WORKER_OK);
+    worker_pool_stats(f->pool, &running, &busy);
+    assert_int_equal(running, 0);
+}
+
+/* ---- 1. jobs complete with a JSON transcript ---------------------------------- */
+
+static void check_completed(fixture *f, const char *id, const char *words, double seconds)
+{
+    store_job *job = get_job(f, id);
+    if (job->status != STORE_STATUS_COMPLETED)
+        fail_msg("job %s is %s: %s", id, store_status_name(job->status),
+                 job->error_message ? job->error_message : "");
+    assert_non_null(job->result_text);
+    assert_true(valid_json(job->result_text));
+    if (words)
+        assert_non_null(strstr(job->result_text, words));
+    assert_non_null(strstr(job->result_text, "\"pocketsphinx\""));
+    assert_float_equal(job->progress, 100.0, 1e-9);
+    assert_true(job->processing_time > 0);
+    if (seconds > 0)
+        assert_true(fabs(job->audio_duration - seconds) < 0.1);
+    assert_int_equal(job->attempts, 1);
+    assert_string_equal(job->detected_language, "en");
+    assert_null(job->error_code);
+    store_job_free(job);
+}
+
+static void test_two_jobs_complete(void **state)
+{
+    fixture *f = *state;
+    char a[STORE_ID_LEN + 1], b[STORE_ID_LEN + 1];
+    add_job(f, CLIP_0870, a);
+    add_job(f, CLIP_0880, b);
+    worker_params p = params_for(f, 2);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, a, STORE_STATUS_COMPLETED, 30) >= 0);
+    assert_true(wait_status(f, b, STORE_STATUS_COMPLETED, 30) >= 0);
+    check_completed(f, a, "consider how much", CLIP_0870_SECONDS);
+    check_completed(f, b, NULL, 2.99);
+    /* the source shown is the file name, not the directory layout */
+    store_job *job = get_job(f, a);
+    assert_non_null(strstr(job->result_text, "sense_and_sensibility_01_austen_64kb-0870.wav"));
+    assert_null(strstr(job->result_text, CLIP_DIR));
+    assert_true(job->worker && strncmp(job->worker, "worker-", 7) == 0);
+    store_job_free(job);
+
+    assert_true(wait_idle(f->pool, 5) >= 0);
+    assert_int_equal(atomic_load(&f->claimed), 2);
+    assert_int_equal(atomic_load(&f->finished), 2);
+    assert_true(atomic_load(&f->progressed) >= 2);
+    assert_int_equal(atomic_load(&f->errors_logged), 0);
+}
+
+/* ---- 2. bad audio fails the job, not the pool ----------------------------------- */
+
+static void test_bad_audio_is_job_error(void **state)
+{
+    fixture *f = *state;
+    char text_file[400];
+    snprintf(text_file, sizeof text_file, "%s/not-audio-%d.wav", f->g->dir, f->g->db_counter);
+    FILE *fp = fopen(text_file, "w");
+    assert_non_null(fp);
+    fputs("this is a text file, not a recording\n", fp);
+    fclose(fp);
+    char id[STORE_ID_LEN + 1];
+    add_job(f, text_file, id);
+    worker_params p = params_for(f, 1);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_ERROR, 15) >= 0);
+    store_job *job = get_job(f, id);
+    assert_string_equal(job->error_code, "audio_invalid");
+    assert_non_null(job->error_message);
+    assert_non_null(strstr(job->error_message, text_file));
+    assert_null(job->result_text);
+    assert_int_equal(job->attempts, 1);
+    store_job_free(job);
+
+    /* the pool carries on: a good job after the bad one completes */
+    char good[STORE_ID_LEN + 1];
+    add_job(f, CLIP_0880, good);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, good, STORE_STATUS_COMPLETED, 20) >= 0);
+}
+
+/* ---- 3. every job runs exactly once ------------------------------------------------- */
+
+static void test_exactly_once(void **state)
+{
+    fixture *f = *state;
+    enum { N = 12 };
+    char ids[N][STORE_ID_LEN + 1];
+    for (int i = 0; i < N; i++)
+        add_job(f, i % 2 ? CLIP_0880 : CLIP_0930, ids[i]);
+    worker_params p = params_for(f, 2);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    for (int i = 0; i < N; i++)
+        assert_true(wait_status(f, ids[i], STORE_STATUS_COMPLETED, 60) >= 0);
+    for (int i = 0; i < N; i++) {
+        store_job *job = get_job(f, ids[i]);
+        assert_int_equal(job->attempts, 1);
+        assert_non_null(job->result_text);
+        store_job_free(job);
+    }
+    assert_true(wait_idle(f->pool, 5) >= 0);
+    assert_int_equal(atomic_load(&f->claimed), N);
+    assert_int_equal(atomic_load(&f->finished), N);
+    long long counts[STORE_STATUS_COUNT];
+    assert_int_equal(store_count_by_status(f->s, counts, f->err, sizeof f->err), STORE_OK);
+    assert_int_equal(counts[STORE_STATUS_COMPLETED], N);
+    assert_int_equal(counts[STORE_STATUS_QUEUED] + counts[STORE_STATUS_PROCESSING], 0);
+}
+
+/* ---- 4. live progress, then cancel through the pool ----------------------------------- */
+
+static void test_progress_then_cancel(void **state)
+{
+    fixture *f = *state;
+    if (!need_long_wav(f))
+        skip();
+    char id[STORE_ID_LEN + 1];
+    add_job(f, f->g->long_wav, id);
+    worker_params p = params_for(f, 1);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+
+    double last = -1;
+    int increases = 0;
+    double t0 = util_now_seconds();
+    while (increases < 3 && util_now_seconds() - t0 < 10) {
+        store_job *job = get_job(f, id);
+        if (job->status == STORE_STATUS_PROCESSING && job->progress_phase &&
+            strcmp(job->progress_phase, "transcribing") == 0) {
+            assert_true(job->progress >= last); /* never backwards */
+            assert_true(job->progress < 90.0 + 1e-9);
+            assert_true(job->progress_phase_pct >= 0 && job->progress_phase_pct <= 100);
+            if (last >= 0 && job->progress > last)
+                increases++;
+            last = job->progress;
+        }
+        store_job_free(job);
+        sleep_seconds(0.3);
+    }
+    if (increases < 2)
+        fail_msg("progress rose only %d time(s) in 10 s (last %.2f)", increases, last);
+
+    assert_int_equal(
+        store_set_status(f->s, id, STORE_STATUS_CANCELLED, NULL, f->err, sizeof f->err), STORE_OK);
+    assert_int_equal(worker_pool_cancel(f->pool, id), WORKER_OK);
+    double took = wait_idle(f->pool, 1.5);
+    if (took < 0)
+        fail_msg("the worker was still busy 1.5 s after the cancel");
+    store_job *job = get_job(f, id);
+    assert_int_equal(job->status, STORE_STATUS_CANCELLED);
+    assert_null(job->error_code);
+    assert_null(job->result_text);
+    store_job_free(job);
+    assert_int_equal(atomic_load(&f->cancelled), 1);
+    assert_int_equal(atomic_load(&f->finished), 0);
+    assert_int_equal(worker_pool_cancel(f->pool, id), WORKER_ERR_NOT_RUNNING);
+}
+
+/* ---- 5. a cancellation made only in the store is noticed ------------------------------ */
+
+static void test_cancel_by_row_alone(void **state)
+{
+    fixture *f = *state;
+    if (!need_long_wav(f))
+        skip();
+    char id[STORE_ID_LEN + 1];
+    add_job(f, f->g->long_wav, id);
+    worker_params p = params_for(f, 1);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    wait_running(f, id, 15);
+
+    /* as another process's DELETE would: the row only */
+    assert_int_equal(
+        store_set_status(f->s, id, STORE_STATUS_CANCELLED, NULL, f->err, sizeof f->err), STORE_OK);
+    double took = wait_idle(f->pool, 1.5);
+    if (took < 0)
+        fail_msg("the worker did not notice the cancelled row within 1.5 s");
+    store_job *job = get_job(f, id);
+    assert_int_equal(job->status, STORE_STATUS_CANCELLED);
+    assert_null(job->error_code);
+    store_job_free(job);
+    assert_int_equal(atomic_load(&f->cancelled), 1);
+}
+
+/* ---- 6. stop with grace 0 re-queues the running job ------------------------------------ */
+
+static void test_stop_requeues(void **state)
+{
+    fixture *f = *state;
+    if (!need_long_wav(f))
+        skip();
+    char id[STORE_ID_LEN + 1];
+    add_job(f, f->g->long_wav, id);
+    worker_params p = params_for(f, 1);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    wait_running(f, id, 15);
+
+    double t0 = util_now_seconds();
+    assert_int_equal(worker_pool_stop(f->pool, 0, f->err, sizeof f->err), WORKER_OK);
+    assert_true(util_now_seconds() - t0 < 2.0);
+    store_job *job = get_job(f, id);
+    assert_int_equal(job->status, STORE_STATUS_QUEUED);
+    assert_int_equal(job->attempts, 1);
+    store_job_free(job);
+    assert_int_equal(atomic_load(&f->requeued), 1);
+    worker_pool_free(f->pool);
+    f->pool = NULL;
+
+    /* a restarted pool claims it again: its second attempt */
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_PROCESSING, 5) >= 0);
+    job = get_job(f, id);
+    assert_int_equal(job->attempts, 2);
+    store_job_free(job);
+    assert_int_equal(
+        store_set_status(f->s, id, STORE_STATUS_CANCELLED, NULL, f->err, sizeof f->err), STORE_OK);
+    worker_pool_cancel(f->pool, id); /* may already have stopped */
+    assert_true(wait_idle(f->pool, 5) >= 0);
+}
+
+/* ---- stop with a grace period lets a short job finish ------------------------------------- */
+
+static void test_stop_with_grace_finishes(void **state)
+{
+    fixture *f = *state;
+    char id[STORE_ID_LEN + 1];
+    add_job(f, CLIP_0880, id);
+    worker_params p = params_for(f, 1);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_PROCESSING, 5) >= 0);
+    assert_int_equal(worker_pool_stop(f->pool, 30, f->err, sizeof f->err), WORKER_OK);
+    store_job *job = get_job(f, id);
+    assert_int_equal(job->status, STORE_STATUS_COMPLETED);
+    store_job_free(job);
+    assert_int_equal(atomic_load(&f->requeued), 0);
+}
+
+/* ---- 7. notify wakes an idle worker at once ------------------------------------------------ */
+
+static void test_notify_wakes_idle_worker(void **state)
+{
+    fixture *f = *state;
+    worker_params p = params_for(f, 1);
+    p.idle_poll_seconds = 30;
+    start_pool(f, &p);
+    sleep_seconds(0.3); /* the worker has found nothing and gone to sleep */
+    char id[STORE_ID_LEN + 1];
+    add_job(f, CLIP_0880, id);
+    double t0 = util_now_seconds();
+    worker_pool_notify(f->pool);
+    double took = -1;
+    while (util_now_seconds() - t0 < 1.0) {
+        store_job *job = get_job(f, id);
+        bool claimed = job->status != STORE_STATUS_QUEUED;
+        store_job_free(job);
+        if (claimed) {
+            took = util_now_seconds() - t0;
+            break;
+        }
+        sleep_seconds(0.01);
+    }
+    if (took < 0)
+        fail_msg("the job was not claimed within 1 s of the notify");
+    /* without a notify the job would wait for the 30 s poll: check the
+     * claim came from the wake, not from a poll that happened to be due */
+    assert_true(took < 1.0);
+    t0 = util_now_seconds();
+    assert_int_equal(worker_pool_stop(f->pool, 0, f->err, sizeof f->err), WORKER_OK);
+    assert_true(util_now_seconds() - t0 < 2.0); /* stop does not wait for the poll */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rejects_bad_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_unknown_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_jobs_complete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_audio_is_job_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_then_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_by_row_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_requeues, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_grace_finishes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify_wakes_idle_worker, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
