@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "config/config.h"
+
 /* Exit codes (documented in README.md). */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILURE 1      /* runtime failure: bad input file, engine error, I/O */
@@ -19,6 +21,13 @@
 int cli_cmd_transcribe(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
 int cli_cmd_wer(int argc, char **argv);
+
+/* Builds the configuration every command starts from: defaults < config
+ * file (explicit_path, which must exist, or the default path, which need
+ * not) < CESAR_* environment. On success *out is owned by the caller (free
+ * with config_free) and CLI_EXIT_OK is returned; otherwise *out is NULL and
+ * the exit code to use is returned with a message in err. */
+int cli_load_config(const char *explicit_path, config **out, char *err, size_t errlen);
 
 /* Prints "cesar: error: <message>" (or "cesar: <message>" for notes) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

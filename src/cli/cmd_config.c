@@ -21,20 +21,12 @@ static void usage(FILE *f)
 
 static int show(const char *explicit_path)
 {
-    char path[4096], err[1024];
-    int rc = CLI_EXIT_OK;
+    char err[1024];
+    config *c = NULL;
     char *text = NULL;
-    config *c = config_new();
-    if (!c) {
-        cli_error("out of memory");
-        return CLI_EXIT_FAILURE;
-    }
-    config_default_path(path, sizeof path);
-    if (config_load_file(c, explicit_path ? explicit_path : path, explicit_path != NULL, err,
-                         sizeof err) != CONFIG_OK ||
-        config_load_env(c, err, sizeof err) != CONFIG_OK) {
+    int rc = cli_load_config(explicit_path, &c, err, sizeof err);
+    if (rc != CLI_EXIT_OK) {
         cli_error("%s", err);
-        rc = CLI_EXIT_USAGE;
         goto cleanup;
     }
     text = config_show(c);

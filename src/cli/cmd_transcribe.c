@@ -197,15 +197,21 @@ static int write_stdout(const util_buf *out, char *err, size_t errlen)
     return FORMAT_OK;
 }
 
+static bool to_stdout(const cli_transcribe_args *a)
+{
+    return !a->output || strcmp(a->output, "-") == 0;
+}
+
 /* When the output cannot be written after the work is done (the disk filled
- * up, the directory went away), the transcript is kept in
- * CACHE_DIR/recovered/ rather than thrown away. */
+ * up, the directory went away, the reading end of a pipe closed), the
+ * transcript is kept in CACHE_DIR/recovered/ rather than thrown away. */
 static int save_recovery_copy(const cli_transcribe_args *a, const util_buf *out, char *path,
                               size_t n)
 {
-    char dir[4096], stamp[32], err[512];
-    const char *slash = strrchr(a->output, '/');
-    const char *base = slash ? slash + 1 : a->output;
+    char dir[4096], stamp[32], err[512], stdout_name[32];
+    snprintf(stdout_name, sizeof stdout_name, "transcript.%s", format_name(a->format));
+    const char *slash = to_stdout(a) ? NULL : strrchr(a->output, '/');
+    const char *base = to_stdout(a) ? stdout_name : slash ? slash + 1 : a->output;
     time_t now = time(NULL);
     struct tm tm;
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", gmtime_r(&now, &tm));
@@ -223,22 +229,23 @@ static int write_output(const cli_transcribe_args *a, const pipeline_result *r, 
     int rc = render_transcript(a, r, &out, err, errlen);
     if (rc != FORMAT_OK)
         goto cleanup;
-    if (!a->output || strcmp(a->output, "-") == 0) {
-        rc = write_stdout(&out, err, errlen);
-        goto cleanup;
+    if (to_stdout(a)) {
+        if (write_stdout(&out, err, errlen) == FORMAT_OK)
+            goto cleanup;
+    } else {
+        char dir[4096], why[1024];
+        util_path_dirname(a->output, dir, sizeof dir);
+        if (util_mkdir_p(dir, why, sizeof why) != UTIL_OK)
+            util_errf(err, errlen, FORMAT_ERR_IO, "cannot write '%s': %s", a->output, why);
+        else if (util_write_file_atomic(a->output, out.data, out.len, err, errlen) == UTIL_OK)
+            goto cleanup;
     }
-    char dir[4096], why[1024];
-    util_path_dirname(a->output, dir, sizeof dir);
-    if (util_mkdir_p(dir, why, sizeof why) != UTIL_OK)
-        util_errf(err, errlen, FORMAT_ERR_IO, "cannot write '%s': %s", a->output, why);
-    else if (util_write_file_atomic(a->output, out.data, out.len, err, errlen) == UTIL_OK)
-        goto cleanup;
     rc = FORMAT_ERR_IO;
     char saved[2048];
     size_t used = strlen(err);
     if (save_recovery_copy(a, &out, saved, sizeof saved) == UTIL_OK)
         snprintf(err + used, errlen - used, "; the transcript was saved to '%s'", saved);
-    else if (write_stdout(&out, saved, sizeof saved) == FORMAT_OK)
+    else if (!to_stdout(a) && write_stdout(&out, saved, sizeof saved) == FORMAT_OK)
         snprintf(err + used, errlen - used,
                  "; the transcript was written to standard output instead");
 
@@ -254,7 +261,7 @@ static void print_summary(const cli_transcribe_args *a, const pipeline_result *r
         return;
     char audio[32];
     format_duration(r->audio_seconds, audio, sizeof audio);
-    const char *dest = (!a->output || strcmp(a->output, "-") == 0) ? "standard output" : a->output;
+    const char *dest = to_stdout(a) ? "standard output" : a->output;
     if (a->verbosity > 0) {
         const config_values *v = config_get(a->cfg);
         fprintf(stderr, "  engine:   %s, model %s, language %s, threads %d\n", r->engine,
@@ -343,7 +350,7 @@ int cli_cmd_transcribe(int argc, char **argv)
         cli_transcribe_usage(stdout);
         goto cleanup;
     }
-    if (args.output && strcmp(args.output, "-") != 0) {
+    if (!to_stdout(&args)) {
         rc = cli_output_check(args.input, args.output, err, sizeof err);
         if (rc != CLI_EXIT_OK) {
             cli_error("%s", err);

@@ -87,18 +87,8 @@ static const char *find_config_flag(int argc, char **argv)
 static int load_config(cli_transcribe_args *a, int argc, char **argv, char *err,
                        size_t errlen)
 {
-    char default_path[4096];
-    a->cfg = config_new();
-    if (!a->cfg)
-        return util_errf(err, errlen, CLI_EXIT_FAILURE, "out of memory");
     a->config_path = find_config_flag(argc, argv);
-    config_default_path(default_path, sizeof default_path);
-    const char *path = a->config_path ? a->config_path : default_path;
-    if (config_load_file(a->cfg, path, a->config_path != NULL, err, errlen) != CONFIG_OK)
-        return CLI_EXIT_USAGE;
-    if (config_load_env(a->cfg, err, errlen) != CONFIG_OK)
-        return CLI_EXIT_USAGE;
-    return CLI_EXIT_OK;
+    return cli_load_config(a->config_path, &a->cfg, err, errlen);
 }
 
 static int parse_time_option(const char *name, const char *text, double *out, char *err,

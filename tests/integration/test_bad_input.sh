@@ -149,6 +149,14 @@ if [ -n "$saved" ] && [ -s "$saved" ] && [ "$(cat "$saved")" = "$OUT" ]; then
 else
     fail "output-lost-mid-run: recovered copy missing or different" "$saved"
 fi
+# standard output that cannot take the transcript (a full disk) keeps it too
+"$CESAR_BIN" transcribe "$W/good.wav" -q >/dev/full 2>"$W/.stderr"; CODE=$?; ERR=$(cat "$W/.stderr")
+expect_code stdout-full 1
+expect_err stdout-full "cannot write to standard output" "saved to '$W/cache/cesar/recovered/"
+saved=$(sed -nE "s/.*saved to '([^']+)'.*/\1/p" <<<"$ERR")
+run transcribe "$W/good.wav" -q
+[[ "$saved" == *transcript.txt ]] && [ "$(cat "$saved" 2>/dev/null)" = "$OUT" ] \
+    && pass "stdout-full: recovered transcript is complete" || fail "stdout-full: no recovered copy" "$saved"
 unset XDG_CACHE_HOME
 
 # a failed run does not damage an existing transcript

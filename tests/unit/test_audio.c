@@ -670,15 +670,24 @@ static void test_corrupt_header(void **state)
 }
 
 /* The first part of a file: what is there decodes, as with any player. */
-static void check_truncated(const format_case *c, const char *name, double fraction)
+/* Encodes the test sine as c, then writes its first `fraction` of bytes to
+ * name in the test directory; the new file's path goes to path. */
+static void make_truncated(const format_case *c, const char *name, double fraction,
+                           char path[PATH_MAX])
 {
-    char full[PATH_MAX], path[PATH_MAX];
+    char full[PATH_MAX];
     assert_true(make_from_sine(c->file, c->args, false, full));
     size_t n;
     unsigned char *b = read_bytes(full, &n);
     in_dir(path, name);
     write_bytes(path, b, (size_t)(n * fraction));
     free(b);
+}
+
+static void check_truncated(const format_case *c, const char *name, double fraction)
+{
+    char path[PATH_MAX];
+    make_truncated(c, name, fraction, path);
     decoded d;
     decode(path, 0, AUDIO_TIME_UNSET, 4096, &d);
     /* Not exactly 0.9 s: flac and mp4 spend their first kilobytes on
@@ -697,13 +706,8 @@ static void check_truncated(const format_case *c, const char *name, double fract
  * (flac, mp3 with a Xing frame count, faststart mp4). */
 static void check_truncated_rejected(const format_case *c, const char *name, double fraction)
 {
-    char full[PATH_MAX], path[PATH_MAX];
-    assert_true(make_from_sine(c->file, c->args, false, full));
-    size_t n;
-    unsigned char *b = read_bytes(full, &n);
-    in_dir(path, name);
-    write_bytes(path, b, (size_t)(n * fraction));
-    free(b);
+    char path[PATH_MAX];
+    make_truncated(c, name, fraction, path);
     decoded d;
     decode(path, 0, AUDIO_TIME_UNSET, 4096, &d);
     if (d.rc != AUDIO_ERR_CORRUPT || !strstr(d.err, "truncated") || !strstr(d.err, path))
@@ -739,30 +743,20 @@ static void test_truncated_ogg_decodes_what_is_there(void **state)
 static void test_truncated_m4a_without_index(void **state)
 {
     (void)state;
-    char full[PATH_MAX], path[PATH_MAX];
+    char path[PATH_MAX];
     NEED_FFMPEG();
     /* ffmpeg writes the mp4 index (moov) last: without it nothing can be
      * located, so this is an unreadable file, not a short one. */
-    assert_true(make_from_sine(F_M4A.file, F_M4A.args, false, full));
-    size_t n;
-    unsigned char *b = read_bytes(full, &n);
-    in_dir(path, "trunc.m4a");
-    write_bytes(path, b, n * 3 / 10);
-    free(b);
+    make_truncated(&F_M4A, "trunc.m4a", 0.3, path);
     expect_open_error(path, AUDIO_ERR_FORMAT, "is not a recognised audio or video file");
 }
 
 static void test_truncated_inside_header(void **state)
 {
     (void)state;
-    char full[PATH_MAX], path[PATH_MAX];
+    char path[PATH_MAX];
     NEED_FFMPEG();
-    assert_true(make_from_sine(F_OGG.file, F_OGG.args, false, full));
-    size_t n;
-    unsigned char *b = read_bytes(full, &n);
-    in_dir(path, "header_only.ogg");
-    write_bytes(path, b, n / 10);
-    free(b);
+    make_truncated(&F_OGG, "header_only.ogg", 0.1, path);
     expect_open_error(path, AUDIO_ERR_FORMAT, "(the file ends inside its header)");
 }
 

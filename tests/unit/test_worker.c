@@ -263,6 +263,18 @@ static bool need_long_wav(const fixture *f)
     return false;
 }
 
+/* Queues the long recording on a one-worker pool and wakes it; the job id
+ * goes to id. Skips the test when the recording could not be built. */
+static void start_long_job(fixture *f, char id[STORE_ID_LEN + 1])
+{
+    if (!need_long_wav(f))
+        skip();
+    add_job(f, f->g->long_wav, id);
+    worker_params p = params_for(f, 1);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+}
+
 /* ---- parameters and errors -------------------------------------------------- */
 
 static void test_rejects_bad_params(void **state)
@@ -431,13 +443,8 @@ static void test_exactly_once(void **state)
 static void test_progress_then_cancel(void **state)
 {
     fixture *f = *state;
-    if (!need_long_wav(f))
-        skip();
     char id[STORE_ID_LEN + 1];
-    add_job(f, f->g->long_wav, id);
-    worker_params p = params_for(f, 1);
-    start_pool(f, &p);
-    worker_pool_notify(f->pool);
+    start_long_job(f, id);
 
     double last = -1;
     int increases = 0;
@@ -480,13 +487,8 @@ static void test_progress_then_cancel(void **state)
 static void test_cancel_by_row_alone(void **state)
 {
     fixture *f = *state;
-    if (!need_long_wav(f))
-        skip();
     char id[STORE_ID_LEN + 1];
-    add_job(f, f->g->long_wav, id);
-    worker_params p = params_for(f, 1);
-    start_pool(f, &p);
-    worker_pool_notify(f->pool);
+    start_long_job(f, id);
     wait_running(f, id, 15);
 
     /* as another process's DELETE would: the row only */
@@ -507,13 +509,8 @@ static void test_cancel_by_row_alone(void **state)
 static void test_stop_requeues(void **state)
 {
     fixture *f = *state;
-    if (!need_long_wav(f))
-        skip();
     char id[STORE_ID_LEN + 1];
-    add_job(f, f->g->long_wav, id);
-    worker_params p = params_for(f, 1);
-    start_pool(f, &p);
-    worker_pool_notify(f->pool);
+    start_long_job(f, id);
     wait_running(f, id, 15);
 
     double t0 = util_now_seconds();
@@ -528,6 +525,7 @@ static void test_stop_requeues(void **state)
     f->pool = NULL;
 
     /* a restarted pool claims it again: its second attempt */
+    worker_params p = params_for(f, 1);
     start_pool(f, &p);
     worker_pool_notify(f->pool);
     assert_true(wait_status(f, id, STORE_STATUS_PROCESSING, 5) >= 0);
