@@ -11,14 +11,22 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   # speech recognition
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
-  # job store
-  libsqlite3-dev
+  # job store, HTTP server, JSON, HTTP client
+  libsqlite3-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
   # tests: unit framework, test audio, reference transcripts
   libcmocka-dev ffmpeg sox libsox-fmt-all espeak-ng pocketsphinx-testdata
   python3
+  # server tests and benchmark: a real browser for /docs, wrk for load
+  chromium wrk
 )
 
 missing=()
+# The API docs page (/docs) uses Swagger UI, installed from the npm registry at
+# build time. Machines that already have Node.js with npm (from NodeSource,
+# whose nodejs package bundles npm and conflicts with Debian's npm) keep it.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")

@@ -98,6 +98,24 @@ bool asr_engine_known(const char *name)
     return name && find_engine(name) != NULL;
 }
 
+const char *asr_engine_default_model(const char *engine)
+{
+    const asr_engine_impl *impl = engine ? find_engine(engine) : NULL;
+    return impl ? impl->default_model : NULL;
+}
+
+const char *const *asr_engine_models(const char *engine)
+{
+    const asr_engine_impl *impl = engine ? find_engine(engine) : NULL;
+    return impl ? impl->models : NULL;
+}
+
+const char *const *asr_engine_languages(const char *engine)
+{
+    const asr_engine_impl *impl = engine ? find_engine(engine) : NULL;
+    return impl ? impl->languages : NULL;
+}
+
 void asr__log(const asr_params *p, asr_log_level level, const char *fmt, ...)
 {
     if (!p || !p->log)
@@ -118,6 +136,21 @@ static void list_engines(char *buf, size_t n)
         size_t used = strlen(buf);
         snprintf(buf + used, n - used, "%s%s", i ? ", " : "", engines[i]->name);
     }
+}
+
+bool asr_engine_available(const char *engine, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    const asr_engine_impl *impl = engine ? find_engine(engine) : NULL;
+    if (!impl) {
+        char names[256];
+        list_engines(names, sizeof names);
+        util_errf(err, errlen, ASR_ERR_UNKNOWN_ENGINE, "unknown ASR engine '%s' (available: %s)",
+                  engine ? engine : "(null)", names);
+        return false;
+    }
+    return impl->available(err, errlen);
 }
 
 static bool is_unset(const char *s)

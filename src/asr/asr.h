@@ -100,6 +100,27 @@ const char *asr_language(const asr_engine *e);
 const char *const *asr_engine_names(void);
 bool asr_engine_known(const char *name);
 
+/* ---- engine facts (for the API: GET /health, checking job options) ----- */
+/* Each takes an engine name as asr_engine_names lists it; a NULL, empty or
+ * unknown name gives NULL (false). Results are borrowed static storage.
+ * Nothing here loads a model. */
+
+/* The model an empty asr_params.model selects: "en-us" for pocketsphinx. */
+const char *asr_engine_default_model(const char *engine);
+/* The model names a client may request, NULL-terminated; the default model
+ * is among them. pocketsphinx: {"en-us"}. (asr_params.model also takes
+ * engine-specific paths; those are for local configuration, not clients.) */
+const char *const *asr_engine_models(const char *engine);
+/* The ISO 639-1 codes the engine can transcribe, NULL-terminated.
+ * pocketsphinx: {"en"}. "auto" is never listed, and callers accept it in
+ * addition (asr_params.language "auto" = the model's language). */
+const char *const *asr_engine_languages(const char *engine);
+/* True when the engine's default model files are present on disk, checked
+ * without loading them (pocketsphinx: the model directory and the files
+ * asr_open would read). False for an unknown engine. On false, err
+ * (may be NULL/0) says what is missing. */
+bool asr_engine_available(const char *engine, char *err, size_t errlen);
+
 /* ---- segmentation (shared by engines that produce word streams) ------- */
 
 typedef struct {

@@ -10,12 +10,24 @@
 #ifndef CESAR_ASR_ENGINE_IMPL_H
 #define CESAR_ASR_ENGINE_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "asr/asr.h"
 
 typedef struct asr_engine_impl {
     const char *name;
+    /* Facts the API reports without loading anything (GET /health, input
+     * checks). Static storage; lists are NULL-terminated. default_model is
+     * what an empty asr_params.model selects and appears in models, the
+     * names a client may request; languages are the ISO 639-1 codes the
+     * engine transcribes ("auto" is left to callers). */
+    const char *default_model;
+    const char *const *models;
+    const char *const *languages;
+    /* Whether the default model's files are on disk, cheaply (no loading);
+     * when not, err says which file or directory is missing. */
+    bool (*available)(char *err, size_t errlen);
     /* Loads the model named by p->model for p->language. On success *state
      * is the engine's own object (freed by close). p and its strings are
      * owned by the asr_engine and outlive the state. */

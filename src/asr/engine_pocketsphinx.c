@@ -300,6 +300,21 @@ static int resolve_language(ps_state *s, const char *requested, const char *base
     return ASR_OK;
 }
 
+/* The default model's files, checked as ps_engine_open would (stat only),
+ * so /health tells the truth without loading a model. The paths are large,
+ * hence the heap. */
+static bool ps_engine_available(char *err, size_t errlen)
+{
+    ps_model_paths *m = calloc(1, sizeof *m);
+    if (!m) {
+        util_errf(err, errlen, ASR_ERR_NOMEM, "out of memory");
+        return false;
+    }
+    bool ok = resolve_model(NULL, m, err, errlen) == ASR_OK;
+    free(m);
+    return ok;
+}
+
 /* ---- open / close ----------------------------------------------------- */
 
 static void ps_engine_close(void *state)
@@ -778,8 +793,17 @@ static int ps_engine_transcribe(void *state, const asr_source *src, transcript *
     return rc;
 }
 
+/* Only the model Debian packages is offered to clients by name; other
+ * layouts are reachable as directory paths in local configuration. */
+static const char *const ps_models[] = {"en-us", NULL};
+static const char *const ps_languages[] = {"en", NULL};
+
 const asr_engine_impl asr__engine_pocketsphinx = {
     .name = "pocketsphinx",
+    .default_model = "en-us",
+    .models = ps_models,
+    .languages = ps_languages,
+    .available = ps_engine_available,
     .open = ps_engine_open,
     .transcribe = ps_engine_transcribe,
     .close = ps_engine_close,

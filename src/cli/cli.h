@@ -1,6 +1,7 @@
 /* cli: the `cesar` command line. A thin layer over the library modules: it
  * parses arguments, resolves configuration, draws progress and maps errors
- * to exit codes. Nothing here is needed by the server.
+ * to exit codes. `cesar serve` only wires the server and worker modules
+ * together; nothing here is needed by them.
  */
 #ifndef CESAR_CLI_H
 #define CESAR_CLI_H
@@ -21,6 +22,7 @@
 int cli_cmd_transcribe(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
 int cli_cmd_wer(int argc, char **argv);
+int cli_cmd_serve(int argc, char **argv);
 
 /* Builds the configuration every command starts from: defaults < config
  * file (explicit_path, which must exist, or the default path, which need

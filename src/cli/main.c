@@ -14,6 +14,7 @@ static void usage(FILE *f)
         "\n"
         "Commands:\n"
         "  transcribe INPUT [-o OUTPUT]  transcribe an audio or video file\n"
+        "  serve [options]               run the HTTP API with a job queue and workers\n"
         "  config show|path              show the effective configuration or its file path\n"
         "  wer REFERENCE HYPOTHESIS      word error rate of a transcript against a reference\n"
         "\n"
@@ -33,6 +34,7 @@ static const command commands[] = {
     {"transcribe", cli_cmd_transcribe},
     {"config", cli_cmd_config},
     {"wer", cli_cmd_wer},
+    {"serve", cli_cmd_serve},
 };
 
 int main(int argc, char **argv)
@@ -54,7 +56,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    cli_error("unknown command '%s' (expected transcribe, config or wer; see 'cesar --help')",
+    cli_error("unknown command '%s' (expected transcribe, serve, config or wer; see 'cesar --help')",
               name);
     return CLI_EXIT_USAGE;
 }

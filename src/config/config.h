@@ -50,10 +50,12 @@ typedef struct {
     char cache_dir[CONFIG_MAX_STRING]; /* $XDG_CACHE_HOME/cesar */
     /* [server] */
     char server_host[256];           /* "127.0.0.1" */
-    int server_port;                 /* 8000 */
+    int server_port;                 /* 8000; 0 = any free port */
     int server_workers;              /* 1 */
     long long server_max_upload_size;/* bytes, 2 GiB */
     char server_api_key[CONFIG_MAX_STRING]; /* secret */
+    char server_db[CONFIG_MAX_STRING];      /* "" = DATA_DIR/jobs.db */
+    int server_shutdown_timeout;            /* seconds running jobs get on SIGTERM */
 } config_values;
 
 typedef struct config config;

@@ -91,7 +91,7 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
     [CONFIG__K_SERVER_HOST] = {"server.host", "string", "CESAR_SERVER_HOST",
                                "address the HTTP server listens on", false},
     [CONFIG__K_SERVER_PORT] = {"server.port", "integer", "CESAR_SERVER_PORT",
-                               "TCP port of the HTTP server (1-65535)", false},
+                               "TCP port of the HTTP server (0-65535; 0 = any free port)", false},
     [CONFIG__K_SERVER_WORKERS] = {"server.workers", "integer", "CESAR_SERVER_WORKERS",
                                   "transcriptions the server runs at once (1-64)", false},
     [CONFIG__K_SERVER_MAX_UPLOAD_SIZE] = {"server.max_upload_size", "integer",
@@ -102,6 +102,12 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
     [CONFIG__K_SERVER_API_KEY] = {"server.api_key", "string", "CESAR_SERVER_API_KEY",
                                   "key clients must send; empty = no authentication; read "
                                   "from CESAR_SERVER_API_KEY, else CESAR_API_KEY", true},
+    [CONFIG__K_SERVER_DB] = {"server.db", "string", "CESAR_SERVER_DB",
+                             "job database file; empty = DATA_DIR/jobs.db", false},
+    [CONFIG__K_SERVER_SHUTDOWN_TIMEOUT] = {"server.shutdown_timeout", "integer",
+                                           "CESAR_SERVER_SHUTDOWN_TIMEOUT",
+                                           "seconds running jobs may take to finish on "
+                                           "SIGTERM before they are re-queued (0-86400)", false},
     [CONFIG__K_COUNT] = {NULL, NULL, NULL, NULL, false},
 };
 
@@ -132,7 +138,7 @@ static const config__key keys[CONFIG__K_COUNT] = {
     [CONFIG__K_SERVER_HOST] = {CONFIG__STRING, FIELD(server_host), .def_string = "127.0.0.1",
                                .check = host_ok, .expect = "a host name or address (non-empty, "
                                "no spaces)"},
-    [CONFIG__K_SERVER_PORT] = {CONFIG__INTEGER, FIELD(server_port), .min = 1, .max = 65535,
+    [CONFIG__K_SERVER_PORT] = {CONFIG__INTEGER, FIELD(server_port), .min = 0, .max = 65535,
                                .def_number = 8000},
     [CONFIG__K_SERVER_WORKERS] = {CONFIG__INTEGER, FIELD(server_workers), .min = 1, .max = 64,
                                   .def_number = 1},
@@ -141,6 +147,9 @@ static const config__key keys[CONFIG__K_COUNT] = {
                                           .def_number = 2147483648LL},
     [CONFIG__K_SERVER_API_KEY] = {CONFIG__STRING, FIELD(server_api_key), .def_string = "",
                                   .env_alias = "CESAR_API_KEY"},
+    [CONFIG__K_SERVER_DB] = {CONFIG__STRING, FIELD(server_db), .def_string = ""},
+    [CONFIG__K_SERVER_SHUTDOWN_TIMEOUT] = {CONFIG__INTEGER, FIELD(server_shutdown_timeout),
+                                           .min = 0, .max = 86400, .def_number = 30},
 };
 
 const config_key_info *config_keys(void)

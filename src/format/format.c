@@ -49,6 +49,8 @@ const char *format_strerror(int code)
         return "cannot write output";
     case FORMAT_ERR_INVALID:
         return "invalid argument";
+    case FORMAT_ERR_PARSE:
+        return "malformed JSON transcript";
     case FORMAT_ERR_TOO_LARGE:
         return "output too large";
     default:

@@ -30,6 +30,7 @@ typedef enum {
     FORMAT_ERR_IO,       /* writing the output failed; message names the path */
     FORMAT_ERR_INVALID,  /* NULL transcript, buffer or path */
     FORMAT_ERR_TOO_LARGE,/* the rendering outgrew the output buffer's cap */
+    FORMAT_ERR_PARSE,    /* JSON to read back is malformed; message names where */
 } format_err;
 
 const char *format_strerror(int code);
@@ -71,6 +72,49 @@ int format_render(format_kind kind, const transcript *t, const format_meta *meta
  * no temporary file remains. */
 int format_write_file(format_kind kind, const transcript *t, const format_meta *meta,
                       const char *path, char *err, size_t errlen);
+
+/* ---- reading a JSON rendering back (parse_json.c) --------------------- */
+
+/* What the JSON rendering records about the run besides the transcript.
+ * Strings are owned by the struct (NULL where the JSON has null); free them
+ * with format_json_meta_clear. A null "created" (a date gmtime cannot show)
+ * reads as the largest time_t, which with a 64-bit time_t renders as null
+ * again. */
+typedef struct {
+    char *engine;
+    char *model;
+    char *source;
+    double processing_seconds; /* NaN where the JSON has null */
+    time_t created;
+} format_json_meta;
+
+/* Frees the strings and zeroes *m. NULL-safe. */
+void format_json_meta_clear(format_json_meta *m);
+
+/* m as a format_meta for format_render; the strings are borrowed, valid
+ * until m is cleared. NULL gives all NULL and zero. */
+format_meta format_json_meta_view(const format_json_meta *m);
+
+/* Reads text (len bytes; no terminator needed) written by
+ * format_render(FORMAT_JSON) back into a transcript. On success the caller
+ * owns *out (free with transcript_free) and, when meta is not NULL, the
+ * strings in *meta (free with format_json_meta_clear); *meta is overwritten,
+ * not cleared first. Numbers that are null read as NaN, a null confidence
+ * as -1 and a null speaker as TRANSCRIPT_NO_SPEAKER; "Speaker N" is index
+ * N - 1. Unknown keys are ignored; the top-level "text" and segment "id"
+ * are derived and not read.
+ *
+ * On failure *out is NULL, *meta zeroed, and err says what is wrong where:
+ * FORMAT_ERR_PARSE with the JSON path ("segments[3].words[1].start: expected
+ * a number or null, found a string"), or the line and column for text that
+ * is not JSON; FORMAT_ERR_NOMEM; FORMAT_ERR_INVALID for NULL text or out.
+ *
+ * Round trip: rendering the result as json with format_json_meta_view(meta)
+ * gives back the text json.c wrote, byte for byte. The other formats match
+ * the original transcript's renderings when its times were whole
+ * milliseconds (json keeps three decimals). */
+int format_parse_json(const char *text, size_t len, transcript **out, format_json_meta *meta,
+                      char *err, size_t errlen);
 
 /* ---- timestamps (public for tests and other renderers) --------------- */
 

@@ -12,15 +12,31 @@
 #include "format/render.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Times are written as whole milliseconds rounded the way the subtitle
+ * clocks round them (llround of v * 1000), not by printf's rounding of the
+ * binary value: the server re-renders SRT and VTT from this JSON, and both
+ * roundings must land on the same millisecond (0.0045 is 5 ms in both). */
+static bool put_millis(char *text, size_t n, double v)
+{
+    if (fabs(v) >= 1e12)
+        return false;
+    long long ms = llround(v * 1000.0);
+    long long whole = ms < 0 ? -ms : ms;
+    snprintf(text, n, "%s%lld.%03lld", ms < 0 ? "-" : "", whole / 1000, whole % 1000);
+    return true;
+}
 
 static int put_number(util_buf *out, double v, int decimals)
 {
     if (!isfinite(v))
         return util_buf_puts(out, "null");
     char text[400]; /* %.Nf of DBL_MAX is about 310 digits */
-    snprintf(text, sizeof text, "%.*f", decimals, v);
+    if (decimals != 3 || !put_millis(text, sizeof text, v))
+        snprintf(text, sizeof text, "%.*f", decimals, v);
     /* A tiny negative value rounds to "-0.000"; print it as plain zero. */
     const char *p = text;
     if (p[0] == '-' && p[1 + strspn(p + 1, "0.")] == '\0')

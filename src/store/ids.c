@@ -1,5 +1,7 @@
 /* ids: job ids and timestamps. Ids are random UUIDs v4 from getrandom(2), so
- * they cannot be guessed and need no coordination between processes.
+ * they cannot be guessed and need no coordination between processes (nor
+ * with the server, which may draw one with store_new_job_id before the row
+ * exists).
  * Timestamps are ISO 8601 UTC with milliseconds in one fixed-width form, so
  * that comparing them as text orders them in time; the parser accepts only
  * that exact form, which is what keeps cursors and ordering honest. */
@@ -27,9 +29,10 @@ static int fill_random(unsigned char *buf, size_t n)
     return 0;
 }
 
-int store__new_id(char out[STORE_ID_LEN + 1], char *err, size_t errlen)
+int store_new_job_id(char out[STORE_ID_LEN + 1], char *err, size_t errlen)
 {
     unsigned char b[16];
+    out[0] = '\0';
     if (fill_random(b, sizeof b) != 0)
         return util_errf(err, errlen, STORE_ERR_DB, "cannot read random bytes for a job id: %s",
                          strerror(errno));

@@ -65,7 +65,8 @@ static void free_job_strings(store_job *j)
                        j->source_url, j->created_at, j->started_at, j->completed_at,
                        j->updated_at, j->result_text, j->detected_language, j->error_message,
                        j->error_code, j->progress_phase, j->diarization_error,
-                       j->diarization_error_code, j->retry_stage, j->worker};
+                       j->diarization_error_code, j->retry_stage, j->worker, j->format,
+                       j->original_name};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(strings[i]);
 }

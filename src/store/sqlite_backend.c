@@ -8,7 +8,8 @@
  * loss is out of scope); a busy timeout so several handles or processes
  * queue on the write lock instead of failing; foreign_keys on so any later
  * table referencing jobs is checked. Invariant: an open store__sqlite is in
- * WAL mode and at STORE_SCHEMA_VERSION.
+ * WAL mode and at STORE_SCHEMA_VERSION, and between calls none of its
+ * statements is mid-step (cached ones are reset after every use).
  */
 #include "store/sqlite_internal.h"
 #include "util/util.h"
@@ -33,26 +34,56 @@ int store__sqlite_fail(store__sqlite *q, int sqlite_rc, const char *what, char *
                      q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(sqlite_rc));
 }
 
-int store__sqlite_prepare(store__sqlite *q, sqlite3_stmt **st, char *err, size_t errlen,
-                          const char *fmt, ...)
+/* Builds the SQL from fmt and prepares it with SQLite's prepare flags. */
+static int prepare_va(store__sqlite *q, sqlite3_stmt **st, unsigned flags, char *err,
+                      size_t errlen, const char *fmt, va_list ap)
 {
     *st = NULL;
     util_buf sql = UTIL_BUF_INIT(0);
-    va_list ap;
-    va_start(ap, fmt);
     int rc = util_buf_vprintf(&sql, fmt, ap);
-    va_end(ap);
     if (rc != UTIL_OK) {
         util_buf_free(&sql);
         return util_errf(err, errlen, STORE_ERR_NOMEM, "out of memory");
     }
-    rc = sqlite3_prepare_v2(q->db, sql.data, (int)sql.len, st, NULL);
+    rc = sqlite3_prepare_v3(q->db, sql.data, (int)sql.len, flags, st, NULL);
     util_buf_free(&sql);
     if (rc != SQLITE_OK) {
         *st = NULL;
         return store__sqlite_fail(q, rc, "preparing a query", err, errlen);
     }
     return STORE_OK;
+}
+
+int store__sqlite_prepare(store__sqlite *q, sqlite3_stmt **st, char *err, size_t errlen,
+                          const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = prepare_va(q, st, 0, err, errlen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int store__sqlite_prepare_cached(store__sqlite *q, sqlite3_stmt **slot, char *err,
+                                 size_t errlen, const char *fmt, ...)
+{
+    if (*slot)
+        return STORE_OK;
+    /* PERSISTENT: SQLite keeps a long-lived statement out of its lookaside
+     * memory, which is meant for short-lived ones. */
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = prepare_va(q, slot, SQLITE_PREPARE_PERSISTENT, err, errlen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void store__sqlite_release(sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    sqlite3_reset(st); /* its return value repeats the last step's error, already handled */
+    sqlite3_clear_bindings(st);
 }
 
 int store__sqlite_exec(store__sqlite *q, const char *sql, char *err, size_t errlen)
@@ -144,7 +175,11 @@ static void sqlite_close(void *state)
     store__sqlite *q = state;
     if (!q)
         return;
-    sqlite3_close(q->db); /* every statement is finalised by now */
+    /* The cached statements are the only ones that outlive a call;
+     * sqlite3_close refuses to close a connection that still has any. */
+    sqlite3_finalize(q->get_job);
+    sqlite3_finalize(q->count_by_status);
+    sqlite3_close(q->db);
     free(q->path);
     free(q->columns);
     free(q);

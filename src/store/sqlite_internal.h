@@ -14,10 +14,18 @@
 
 #include "store/store_backend.h"
 
+/* Statements kept prepared for the life of the connection, for the calls a
+ * server makes thousands of times a second (GET /jobs/{id}, /health).
+ * Preparing one costs more than running it, so each is prepared on first
+ * use, reset and unbound after every use (store__sqlite_release: a
+ * statement left mid-step would pin a WAL read snapshot), and finalised by
+ * close. SQLite re-prepares them by itself if the schema changes. */
 typedef struct {
     sqlite3 *db;
     char *path;    /* the database file, for messages */
     char *columns; /* "id, status, ..." in the order store__sqlite_read_row expects */
+    sqlite3_stmt *get_job;         /* SELECT <columns> FROM jobs WHERE id = ?1 */
+    sqlite3_stmt *count_by_status; /* SELECT status, COUNT(*) ... GROUP BY status */
 } store__sqlite;
 
 /* ---- sqlite_backend.c ---------------------------------------------------- */
@@ -28,6 +36,15 @@ int store__sqlite_fail(store__sqlite *q, int sqlite_rc, const char *what, char *
 /* Prepares the statement printf(fmt, ...) builds. */
 int store__sqlite_prepare(store__sqlite *q, sqlite3_stmt **st, char *err, size_t errlen,
                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Like store__sqlite_prepare for a statement cached in *slot (a field of
+ * q): prepares it only when *slot is NULL, as a long-lived statement. The
+ * statement stays owned by q; hand it back with store__sqlite_release. */
+int store__sqlite_prepare_cached(store__sqlite *q, sqlite3_stmt **slot, char *err,
+                                 size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Resets a cached statement and clears its bindings, ready for the next
+ * call (no bound pointer outlives the call that bound it). NULL-safe. */
+void store__sqlite_release(sqlite3_stmt *st);
 /* Runs SQL without results (BEGIN IMMEDIATE, COMMIT, ...). */
 int store__sqlite_exec(store__sqlite *q, const char *sql, char *err, size_t errlen);
 /* ROLLBACK, ignoring errors: only used on a path that already failed. */

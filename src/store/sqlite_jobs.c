@@ -5,6 +5,9 @@
  * totally: claims are FIFO even for jobs created in the same millisecond,
  * and list cursors never straddle a tie. The price is that a burst of more
  * than 1,000 jobs a second runs the timestamps slightly ahead of the clock.
+ * A job's id is the store's own random one or, when the caller brings one
+ * (store_new_job_id, to name a directory first), that id provided no job
+ * has it yet.
  */
 #include "store/sqlite_internal.h"
 #include "util/util.h"
@@ -40,8 +43,9 @@ static int insert_job(store__sqlite *q, const store_job *f, const char *id, cons
     int rc = store__sqlite_prepare(
         q, &st, err, errlen,
         "INSERT INTO jobs (id, status, created_at, updated_at, audio_path, model_size, engine,"
-        " language, source_url, diarize, min_speakers, max_speakers)"
-        " VALUES (?1, 'queued', ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING %s",
+        " language, source_url, diarize, min_speakers, max_speakers, format, original_name)"
+        " VALUES (?1, 'queued', ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " RETURNING %s",
         q->columns);
     if (rc != STORE_OK)
         return rc;
@@ -55,7 +59,29 @@ static int insert_job(store__sqlite *q, const store_job *f, const char *id, cons
     sqlite3_bind_int(st, 8, f->diarize ? 1 : 0);
     store__sqlite_bind_int_or_null(st, 9, f->min_speakers);
     store__sqlite_bind_int_or_null(st, 10, f->max_speakers);
+    store__sqlite_bind_text(st, 11, f->format);
+    store__sqlite_bind_text(st, 12, f->original_name);
     rc = store__sqlite_step_one(q, st, out, "inserting a job", err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A caller-chosen id must be new. Checked inside the IMMEDIATE transaction
+ * of the insert, so no other writer can take the id in between; the
+ * primary key would refuse a duplicate anyway, but only with a vague
+ * constraint message. */
+static int check_id_unused(store__sqlite *q, const char *id, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = store__sqlite_prepare(q, &st, err, errlen, "SELECT 1 FROM jobs WHERE id = ?1");
+    if (rc != STORE_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        rc = util_errf(err, errlen, STORE_ERR_CONFLICT, "job %s already exists", id);
+    else if (src != SQLITE_DONE)
+        rc = store__sqlite_fail(q, src, "checking a job id", err, errlen);
     sqlite3_finalize(st);
     return rc;
 }
@@ -65,12 +91,19 @@ int store__sqlite_create_job(void *state, const store_job *fields, store_job **o
 {
     store__sqlite *q = state;
     char id[STORE_ID_LEN + 1], ts[STORE__TS_LEN + 1];
-    int rc = store__new_id(id, err, errlen);
+    int rc = STORE_OK;
+    if (fields->id) /* store.c checked its form */
+        util_strlcpy(id, fields->id, sizeof id);
+    else
+        rc = store_new_job_id(id, err, errlen);
     if (rc == STORE_OK)
         rc = store__sqlite_exec(q, "BEGIN IMMEDIATE", err, errlen);
     if (rc != STORE_OK)
         return rc;
-    rc = next_created_at(q, ts, err, errlen);
+    if (fields->id)
+        rc = check_id_unused(q, id, err, errlen);
+    if (rc == STORE_OK)
+        rc = next_created_at(q, ts, err, errlen);
     if (rc == STORE_OK)
         rc = insert_job(q, fields, id, ts, out, err, errlen);
     if (rc == STORE_OK)
@@ -83,18 +116,21 @@ int store__sqlite_create_job(void *state, const store_job *fields, store_job **o
     return rc;
 }
 
+/* The hot path: the cached statement saves the prepare (most of the cost of
+ * a primary-key lookup). It is also what explain_miss and set_status use,
+ * always after any previous use was released. */
 int store__sqlite_get_job(void *state, const char *id, store_job **out, char *err,
                           size_t errlen)
 {
     store__sqlite *q = state;
-    sqlite3_stmt *st = NULL;
-    int rc = store__sqlite_prepare(q, &st, err, errlen, "SELECT %s FROM jobs WHERE id = ?1",
-                                   q->columns);
+    *out = NULL;
+    int rc = store__sqlite_prepare_cached(q, &q->get_job, err, errlen,
+                                          "SELECT %s FROM jobs WHERE id = ?1", q->columns);
     if (rc != STORE_OK)
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = store__sqlite_step_one(q, st, out, "reading a job", err, errlen);
-    sqlite3_finalize(st);
+    sqlite3_bind_text(q->get_job, 1, id, -1, SQLITE_STATIC);
+    rc = store__sqlite_step_one(q, q->get_job, out, "reading a job", err, errlen);
+    store__sqlite_release(q->get_job);
     if (rc == STORE_OK && !*out)
         rc = util_errf(err, errlen, STORE_ERR_NOT_FOUND, "no job %s", id);
     return rc;
@@ -176,11 +212,11 @@ int store__sqlite_count_by_status(void *state, long long counts[STORE_STATUS_COU
                                   size_t errlen)
 {
     store__sqlite *q = state;
-    sqlite3_stmt *st = NULL;
-    int rc = store__sqlite_prepare(q, &st, err, errlen,
-                                   "SELECT status, COUNT(*) FROM jobs GROUP BY status");
+    int rc = store__sqlite_prepare_cached(q, &q->count_by_status, err, errlen,
+                                          "SELECT status, COUNT(*) FROM jobs GROUP BY status");
     if (rc != STORE_OK)
         return rc;
+    sqlite3_stmt *st = q->count_by_status;
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         store_status s;
@@ -188,7 +224,7 @@ int store__sqlite_count_by_status(void *state, long long counts[STORE_STATUS_COU
             counts[s] = sqlite3_column_int64(st, 1);
     }
     rc = src == SQLITE_DONE ? STORE_OK : store__sqlite_fail(q, src, "counting jobs", err, errlen);
-    sqlite3_finalize(st);
+    store__sqlite_release(st);
     return rc;
 }
 

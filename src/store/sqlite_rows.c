@@ -55,6 +55,8 @@ static const struct {
     COL(attempts, COL_INT_NULL),
     COL(retry_stage, COL_TEXT),
     COL(worker, COL_TEXT),
+    COL(format, COL_TEXT),
+    COL(original_name, COL_TEXT),
 };
 
 #define NCOLUMNS (sizeof columns / sizeof columns[0])

@@ -42,6 +42,13 @@ static const migration steps[] = {
      "ALTER TABLE jobs ADD COLUMN retry_stage TEXT;"
      "ALTER TABLE jobs ADD COLUMN worker TEXT;"
      "CREATE INDEX jobs_status_created ON jobs (status, created_at, id);"},
+    /* The server's upload form: the result format a client asked for (the
+     * default of GET /jobs/{id}/result) and the name of the uploaded file,
+     * shown as the transcript's source. Both nullable: older jobs have
+     * neither, and NULL means "unset" to every reader. */
+    {"add format and original_name",
+     "ALTER TABLE jobs ADD COLUMN format TEXT;"
+     "ALTER TABLE jobs ADD COLUMN original_name TEXT;"},
 };
 
 _Static_assert(sizeof steps / sizeof steps[0] == STORE_SCHEMA_VERSION,

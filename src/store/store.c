@@ -142,9 +142,14 @@ static bool is_pct(double v)
 
 static int check_new_job(const store_job *f, char *err, size_t errlen)
 {
+    /* A caller-chosen id names a directory on disk too, so only the exact
+     * form the store itself generates is accepted. */
+    if (f->id && !store_is_job_id(f->id))
+        return util_errf(err, errlen, STORE_ERR_INVALID, "'%.64s' is not a job id", f->id);
     const struct { const char *name; const char *v; } texts[] = {
         {"audio_path", f->audio_path}, {"model_size", f->model_size}, {"engine", f->engine},
-        {"language", f->language},     {"source_url", f->source_url},
+        {"language", f->language},     {"source_url", f->source_url}, {"format", f->format},
+        {"original_name", f->original_name},
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         int rc = check_text(texts[i].name, texts[i].v, STORE_MAX_FIELD, err, errlen);

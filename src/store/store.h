@@ -38,8 +38,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The schema version this code writes and migrates up to. */
-#define STORE_SCHEMA_VERSION 2
+/* The schema version this code writes and migrates up to. Version 2 added
+ * attempts, retry_stage and worker; version 3 added format and
+ * original_name. */
+#define STORE_SCHEMA_VERSION 3
 
 /* Size limits on text handed to the store, checked before anything is
  * written; a longer value is STORE_ERR_INVALID naming the field. */
@@ -122,6 +124,10 @@ typedef struct store_job {
     int attempts;               /* how many times a worker claimed the job */
     char *retry_stage;          /* NULL = run everything; "diarize" = only diarization */
     char *worker;               /* name given by the worker holding (or last holding) it */
+    /* Schema version 3. */
+    char *format;               /* default result format ("txt", "md", "srt", "vtt",
+                                   "json"), stored as given; NULL = unset */
+    char *original_name;        /* the client's upload file name, for display only */
 } store_job;
 
 void store_job_free(store_job *j); /* NULL-safe; frees the strings and j */
@@ -136,6 +142,12 @@ void store_job_list_free(store_job_list *l); /* NULL-safe */
 
 /* True when s has the form of a job id (lower-case UUID v4). */
 bool store_is_job_id(const char *s);
+
+/* Writes a fresh random job id (UUID v4 from getrandom(2), the generator
+ * store_create_job uses) into out, NUL-terminated. Lets a caller create the
+ * job's directory before the row, then pass the id in store_job.id. Fails
+ * (STORE_ERR_DB, out = "") only when the kernel gives no random bytes. */
+int store_new_job_id(char out[STORE_ID_LEN + 1], char *err, size_t errlen);
 
 /* ---- opening ---------------------------------------------------------- */
 
@@ -161,16 +173,21 @@ const char *store_backend_name(const store *s);
 
 /* ---- jobs ------------------------------------------------------------- */
 
-/* Inserts a new job. Reads only these fields of `fields`: audio_path,
+/* Inserts a new job. Reads only these fields of `fields`: id, audio_path,
  * model_size, engine, language, source_url, diarize, min_speakers,
- * max_speakers (min <= max when both are set; negative is invalid). The
- * store assigns id, status queued and created_at/updated_at. Caller owns
- * *out; free with store_job_free. */
+ * max_speakers (min <= max when both are set; negative is invalid), format
+ * and original_name (text, stored as given). id NULL: the store generates
+ * one; otherwise it must be a job id (store_is_job_id; else
+ * STORE_ERR_INVALID, typically from store_new_job_id) that no job has yet
+ * (else STORE_ERR_CONFLICT). The store assigns status queued and
+ * created_at/updated_at. Caller owns *out; free with store_job_free. */
 int store_create_job(store *s, const store_job *fields, store_job **out, char *err,
                      size_t errlen);
 
 /* Caller owns *out; free with store_job_free. STORE_ERR_INVALID when id is
- * not a job id, STORE_ERR_NOT_FOUND when there is no such job. */
+ * not a job id, STORE_ERR_NOT_FOUND when there is no such job. This is the
+ * server's hot path (GET /jobs/{id}): the query is prepared once per handle
+ * and reused, so a call costs one indexed lookup plus copying the row. */
 int store_get_job(store *s, const char *id, store_job **out, char *err, size_t errlen);
 
 typedef struct {
@@ -190,7 +207,8 @@ store_list_params store_default_list_params(void);
 int store_list_jobs(store *s, const store_list_params *p, store_job_list **out, char *err,
                     size_t errlen);
 
-/* Counts jobs per status (counts[STORE_STATUS_QUEUED] ...), for /health. */
+/* Counts jobs per status (counts[STORE_STATUS_QUEUED] ...), for /health.
+ * Like store_get_job, its query is prepared once per handle. */
 int store_count_by_status(store *s, long long counts[STORE_STATUS_COUNT], char *err,
                           size_t errlen);
 

@@ -45,10 +45,10 @@ typedef struct store__backend {
 
 extern const store__backend store__sqlite_backend;
 
-/* ---- ids and time (ids.c) -------------------------------------------------- */
+/* ---- time (ids.c) ---------------------------------------------------------- */
 
-/* Writes a fresh random UUID v4 (lower-case) into out[STORE_ID_LEN + 1]. */
-int store__new_id(char out[STORE_ID_LEN + 1], char *err, size_t errlen);
+/* Job ids come from store_new_job_id (store.h), public so the server can
+ * draw one before creating the row. */
 
 /* Length of "2026-11-25T23:16:26.123Z". */
 #define STORE__TS_LEN 24

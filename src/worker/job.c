@@ -1,17 +1,23 @@
 /* worker job runner: what one worker thread does with one claimed job —
- * transcribe, then format, then finish the row — and how it reports progress
- * and notices cancellation on the way.
+ * transcribe, diarize (when asked), format, then finish the row — and how it
+ * reports progress and notices cancellation on the way.
  *
  * Invariants. Everything here runs on the worker thread that claimed the job
  * and uses only that worker's store handle, so progress callbacks from the
  * pipeline write the row directly. The row is written by exactly one of:
- * store_finish_job (completed / error), store_set_status (cancelled or
- * re-queued), or nothing (the row left `processing` behind our back — another
- * process cancelled or re-queued it — and is no longer ours to touch).
+ * store_finish_job (completed / partial / error), store_set_status
+ * (cancelled or re-queued), or nothing (the row left `processing` behind
+ * our back — another process cancelled or re-queued it — and is no longer
+ * ours to touch).
  *
- * Stages are explicit and each owns a span of the overall 0-100 progress.
- * Diarization will be a stage between transcribe and format (see the
- * DIARIZE markers); it will shrink transcribe to 0-60 and take 60-90.
+ * Stages are explicit and each owns a span of the overall 0-100 progress:
+ *   without diarization  transcribing 0-90, formatting 90-100
+ *   with diarization     transcribing 0-60, diarizing 60-90, formatting 90-100
+ * A transcript, once made, is never thrown away because diarization failed:
+ * the job then ends `partial` with the transcript as its result, and a retry
+ * of that partial job (retry_stage "diarize") runs only the diarize stage on
+ * the stored result — no audio decoding, no "transcribing" phase — and keeps
+ * result_text byte for byte unless diarization now succeeds.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,20 +29,29 @@
 #include "worker/internal.h"
 
 /* The share of overall progress each stage owns, and its phase name in the
- * job row. DIARIZE: with diarization on, transcribe becomes {0, 60} and a
- * {"diarizing", 60, 90} span is added. */
+ * job row. write_progress tells phases apart by pointer, hence one array
+ * per name shared by both transcribe spans. */
 typedef struct {
     const char *phase;
     double start, end;
 } stage_span;
 
-static const stage_span SPAN_TRANSCRIBE = {"transcribing", 0.0, 90.0};
+static const char PHASE_TRANSCRIBING[] = "transcribing";
+
+static const stage_span SPAN_TRANSCRIBE = {PHASE_TRANSCRIBING, 0.0, 90.0};
+static const stage_span SPAN_TRANSCRIBE_BEFORE_DIARIZE = {PHASE_TRANSCRIBING, 0.0, 60.0};
+static const stage_span SPAN_DIARIZE = {"diarizing", 60.0, 90.0};
 static const stage_span SPAN_FORMAT = {"formatting", 90.0, 100.0};
 
-/* Error codes written to error_code; stable, clients match on them. */
+/* retry_stage value of a partial job re-queued for diarization only. */
+#define RETRY_DIARIZE "diarize"
+
+/* Error codes written to error_code / diarization_error_code; stable,
+ * clients match on them. */
 #define CODE_AUDIO "audio_invalid"
 #define CODE_ENGINE "engine_failed"
 #define CODE_INTERNAL "internal"
+#define CODE_DIARIZATION_FAILED "diarization_failed"
 
 typedef enum { OUTCOME_OK = 0, OUTCOME_FAILED, OUTCOME_CANCELLED } outcome;
 
@@ -45,12 +60,17 @@ typedef struct {
     worker_slot *slot;
     worker_pool *pool;
     const store_job *job;
-    double started;         /* util_now_seconds() at the start */
-    const char *last_phase; /* phase last written; NULL before the first write */
-    double last_write;      /* when progress was last written */
-    double last_check;      /* when the row's status was last confirmed */
-    const char *error_code; /* set with OUTCOME_FAILED */
-    char message[1024];     /* error message for the row / log */
+    const stage_span *transcribe_span; /* 0-90, or 0-60 when diarizing follows */
+    double started;                    /* util_now_seconds() at the start */
+    const char *last_phase;            /* phase last written; NULL before the first write */
+    double last_write;                 /* when progress was last written */
+    double last_check;                 /* when the row's status was last confirmed */
+    const char *error_code;            /* set with OUTCOME_FAILED */
+    char message[1024];                /* error message for the row / log */
+    /* A failed diarize stage: not a job failure, the job ends partial. */
+    const char *diarization_code;
+    char diarization_message[512];
+    int speaker_count; /* from a diarize stage that succeeded */
 } job_run;
 
 static bool cancel_raised(const job_run *r)
@@ -129,9 +149,9 @@ static void on_pipeline_progress(pipeline_phase phase, double phase_fraction, do
     (void)overall; /* recomputed from the stage spans, which know about diarization */
     job_run *r = user_data;
     if (phase == PIPELINE_PHASE_LOADING)
-        write_progress(r, &SPAN_TRANSCRIBE, 0.0);
+        write_progress(r, r->transcribe_span, 0.0);
     else if (phase == PIPELINE_PHASE_TRANSCRIBING)
-        write_progress(r, &SPAN_TRANSCRIBE, phase_fraction);
+        write_progress(r, r->transcribe_span, phase_fraction);
 }
 
 static void on_asr_log(asr_log_level level, const char *message, void *user_data)
@@ -182,12 +202,64 @@ static outcome stage_transcribe(job_run *r, pipeline_result *pr)
     return fail(r, CODE_INTERNAL, err[0] ? err : pipeline_strerror(rc));
 }
 
-/* The name shown as the transcript's source: the file name without its
- * directory, since the directory is the server's private layout. */
-static const char *source_name(const char *path)
+/* The diarization seam. There is no diarization engine yet; the issue that
+ * adds one (a `diarize` module) replaces this body with: open the engine,
+ * run it on job->audio_path within min/max_speakers, reporting fractions
+ * through write_progress(r, &SPAN_DIARIZE, f) and polling r->slot->cancel,
+ * label t's segments, and return the speaker count. t is the fresh
+ * transcript, or NULL on a diarize-only retry, where the words exist only
+ * as job->result_text (the engine will read them back with format's JSON
+ * reader). Returns ok (0 speakers = unknown), or failure with a stable
+ * code and a message for the client. */
+static int diarize_transcript(job_run *r, transcript *t, int *speakers, const char **code,
+                              char *message, size_t message_len)
 {
-    const char *slash = path ? strrchr(path, '/') : NULL;
-    return slash ? slash + 1 : path;
+    (void)r;
+    (void)t;
+    *speakers = 0;
+    *code = CODE_DIARIZATION_FAILED;
+    util_strlcpy(message,
+                 "speaker diarization is not available in this version of Cesar; "
+                 "the transcript has no speaker labels",
+                 message_len);
+    return -1;
+}
+
+/* Diarize: 60-90 of the job. OUTCOME_FAILED here is not a job failure: it
+ * leaves the transcript standing and makes the job partial, so the reason
+ * goes to the diarization fields, not error_code. */
+static outcome stage_diarize(job_run *r, transcript *t)
+{
+    write_progress(r, &SPAN_DIARIZE, 0.0);
+    if (cancel_raised(r))
+        return OUTCOME_CANCELLED;
+    const char *code = NULL;
+    int rc = diarize_transcript(r, t, &r->speaker_count, &code, r->diarization_message,
+                                sizeof r->diarization_message);
+    if (cancel_raised(r)) /* an interrupted engine may report anything */
+        return OUTCOME_CANCELLED;
+    if (rc == 0) {
+        write_progress(r, &SPAN_DIARIZE, 1.0);
+        return OUTCOME_OK;
+    }
+    r->diarization_code = code ? code : CODE_DIARIZATION_FAILED;
+    if (!r->diarization_message[0])
+        util_strlcpy(r->diarization_message, "speaker diarization failed",
+                     sizeof r->diarization_message);
+    worker__log(r->pool, WORKER_LOG_WARN, "%s: job %s: diarization failed (%s): %s", r->slot->name,
+                r->job->id, r->diarization_code, r->diarization_message);
+    return OUTCOME_FAILED;
+}
+
+/* The name shown as the transcript's source: the client's own file name
+ * when the server recorded one, else the file name without its directory,
+ * since the directory is the server's private layout. */
+static const char *source_name(const store_job *job)
+{
+    if (empty_to_null(job->original_name))
+        return job->original_name;
+    const char *slash = job->audio_path ? strrchr(job->audio_path, '/') : NULL;
+    return slash ? slash + 1 : job->audio_path;
 }
 
 /* Format: the transcript as JSON, which is what result_text holds. */
@@ -197,7 +269,7 @@ static outcome stage_format(job_run *r, const pipeline_result *pr, util_buf *jso
     format_meta meta = format_default_meta();
     meta.engine = pr->engine;
     meta.model = pr->model;
-    meta.source = source_name(r->job->audio_path);
+    meta.source = source_name(r->job);
     meta.processing_seconds = util_now_seconds() - r->started;
     meta.created = time(NULL);
     char err[512] = "";
@@ -230,13 +302,19 @@ static void finish_row(job_run *r, const store_job_result *res)
     }
 }
 
-static void finish_completed(job_run *r, const pipeline_result *pr, const util_buf *json)
+/* The transcript is the result either way: completed when diarization was
+ * not asked for or succeeded, partial when it failed. */
+static void finish_transcribed(job_run *r, const pipeline_result *pr, const util_buf *json)
 {
     store_job_result res = store_default_job_result();
-    res.status = STORE_STATUS_COMPLETED;
+    res.status = r->diarization_code ? STORE_STATUS_PARTIAL : STORE_STATUS_COMPLETED;
     res.result_text = json->data;
     res.detected_language =
         pr->transcript->language[0] ? pr->transcript->language : empty_to_null(pr->language);
+    res.diarized = r->job->diarize && !r->diarization_code;
+    res.speaker_count = res.diarized ? r->speaker_count : 0;
+    res.diarization_error = r->diarization_code ? r->diarization_message : NULL;
+    res.diarization_error_code = r->diarization_code;
     res.audio_duration = pr->audio_seconds;
     res.processing_time = util_now_seconds() - r->started;
     finish_row(r, &res);
@@ -289,6 +367,69 @@ static void finish_cancelled(job_run *r)
     worker__log(r->pool, WORKER_LOG_INFO, "%s: job %s: cancelled", r->slot->name, r->job->id);
 }
 
+/* ---- the two ways through a job -------------------------------------------- */
+
+/* Everything from the audio: transcribe, diarize when asked, format. */
+static void run_full(job_run *r)
+{
+    pipeline_result pr;
+    memset(&pr, 0, sizeof pr);
+    util_buf json = UTIL_BUF_INIT(STORE_MAX_RESULT_TEXT);
+    r->transcribe_span = r->job->diarize ? &SPAN_TRANSCRIBE_BEFORE_DIARIZE : &SPAN_TRANSCRIBE;
+
+    outcome o = stage_transcribe(r, &pr);
+    /* A failed diarization is remembered in r and the job goes on: the
+     * transcript still gets formatted and becomes the partial result. */
+    if (o == OUTCOME_OK && r->job->diarize && stage_diarize(r, pr.transcript) == OUTCOME_CANCELLED)
+        o = OUTCOME_CANCELLED;
+    /* A cancel raised after the last stage that polls it still formats and
+     * finishes: the work is done, and a cancelled row refuses the result. */
+    if (o == OUTCOME_OK)
+        o = stage_format(r, &pr, &json);
+
+    if (o == OUTCOME_CANCELLED)
+        finish_cancelled(r);
+    else if (o == OUTCOME_FAILED)
+        finish_failed(r, &pr);
+    else
+        finish_transcribed(r, &pr, &json);
+    util_buf_free(&json);
+    pipeline_result_clear(&pr);
+}
+
+/* A partial job retried: its transcript is result_text already, so only
+ * diarization runs (60-90). Failing again keeps that exact text; the audio
+ * is not read at all, and the row keeps its audio_duration. processing_time
+ * adds this attempt to the earlier one, since both went into the result. */
+static void run_diarize_only(job_run *r)
+{
+    const store_job *job = r->job;
+    outcome o = stage_diarize(r, NULL);
+    if (o == OUTCOME_CANCELLED) {
+        finish_cancelled(r);
+        return;
+    }
+    store_job_result res = store_default_job_result();
+    /* DIARIZE (engine issue): on success, the labelled transcript is to be
+     * formatted (90-100) and replace result_text here. */
+    res.status = o == OUTCOME_OK ? STORE_STATUS_COMPLETED : STORE_STATUS_PARTIAL;
+    res.result_text = job->result_text;
+    res.detected_language = job->detected_language;
+    res.diarized = o == OUTCOME_OK;
+    res.speaker_count = o == OUTCOME_OK ? r->speaker_count : 0;
+    res.diarization_error = o == OUTCOME_OK ? NULL : r->diarization_message;
+    res.diarization_error_code = o == OUTCOME_OK ? NULL : r->diarization_code;
+    res.audio_duration = job->audio_duration;
+    double took = util_now_seconds() - r->started;
+    res.processing_time = job->processing_time > 0 ? job->processing_time + took : took;
+    finish_row(r, &res);
+}
+
+static bool is_diarize_retry(const store_job *job)
+{
+    return job->retry_stage && strcmp(job->retry_stage, RETRY_DIARIZE) == 0;
+}
+
 void worker__run_job(worker_slot *slot, store_job *job)
 {
     job_run r;
@@ -298,39 +439,20 @@ void worker__run_job(worker_slot *slot, store_job *job)
     r.job = job;
     r.started = util_now_seconds();
     r.last_check = r.started;
-    pipeline_result pr;
-    memset(&pr, 0, sizeof pr);
-    util_buf json = UTIL_BUF_INIT(STORE_MAX_RESULT_TEXT);
 
     worker__log(r.pool, WORKER_LOG_INFO, "%s: job %s: started (attempt %d): %s", slot->name,
                 job->id, job->attempts, job->audio_path ? job->audio_path : "(no audio path)");
-    if (job->retry_stage && strcmp(job->retry_stage, "diarize") == 0) {
-        /* DIARIZE (retry): a partial job retried with retry_stage "diarize"
-         * keeps result_text; the diarization issue will parse it back into a
-         * transcript here and skip stage_transcribe. Until diarization
-         * exists no job can be partial, so run everything. */
-        worker__log(r.pool, WORKER_LOG_WARN,
-                    "%s: job %s: diarize-only retry not supported yet; "
-                    "transcribing again",
-                    slot->name, job->id);
+    if (is_diarize_retry(job) && job->result_text) {
+        worker__log(r.pool, WORKER_LOG_INFO, "%s: job %s: retrying diarization only", slot->name,
+                    job->id);
+        run_diarize_only(&r);
+    } else {
+        if (is_diarize_retry(job)) /* the store keeps result_text; someone cleared it */
+            worker__log(r.pool, WORKER_LOG_WARN,
+                        "%s: job %s: diarize-only retry without a stored transcript; "
+                        "transcribing again",
+                        slot->name, job->id);
+        run_full(&r);
     }
-
-    outcome o = stage_transcribe(&r, &pr);
-    /* DIARIZE: the diarization stage goes here, between transcribe and
-     * format; its failure finishes the job as PARTIAL with the transcript. */
-    /* A cancel raised after transcription finished still formats and
-     * finishes: the work is done, and a cancelled row refuses the result. */
-    if (o == OUTCOME_OK)
-        o = stage_format(&r, &pr, &json);
-
-    if (o == OUTCOME_CANCELLED)
-        finish_cancelled(&r);
-    else if (o == OUTCOME_FAILED)
-        finish_failed(&r, &pr);
-    else
-        finish_completed(&r, &pr, &json);
-
-    util_buf_free(&json);
-    pipeline_result_clear(&pr);
     store_job_free(job);
 }

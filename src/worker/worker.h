@@ -5,6 +5,25 @@
  * of truth: workers never talk to HTTP clients, and everything a client sees
  * about a job comes from the row.
  *
+ * Stages and progress (progress_phase, overall progress):
+ *   diarize false: "transcribing" 0-90, "formatting" 90-100 -> completed
+ *   diarize true:  "transcribing" 0-60, "diarizing" 60-90, "formatting"
+ *                  90-100 -> completed, or partial when diarization fails:
+ *                  the transcript is the result, diarized false, and
+ *                  diarization_error(_code) say why. This version has no
+ *                  diarization engine, so such jobs end partial with
+ *                  diarization_error_code "diarization_failed".
+ * Retry of a partial job (store_set_status partial -> queued, which sets
+ * retry_stage "diarize" and keeps result_text): the worker skips decoding —
+ * the audio file is not even opened — runs only "diarizing" (60-90) and
+ * ends partial again with the same result_text, byte for byte, the earlier
+ * audio_duration, and processing_time summed over both attempts (or
+ * completed once diarization succeeds). Without a stored result_text it
+ * runs everything.
+ *
+ * The transcript JSON's "source" is the job's original_name when set, else
+ * the base name of audio_path (never the server's directory layout).
+ *
  * Threads. worker_pool_start starts n_workers threads. notify, cancel and
  * stats may be called from any thread, callbacks included (the pool never
  * holds its lock while calling out); stop and free from one thread at a
@@ -69,7 +88,7 @@ typedef void (*worker_log_cb)(worker_log_level level, const char *message, void 
 typedef enum {
     WORKER_EVENT_CLAIMED = 0, /* the row became processing */
     WORKER_EVENT_PROGRESS,    /* progress fields written */
-    WORKER_EVENT_FINISHED,    /* completed or error written */
+    WORKER_EVENT_FINISHED,    /* completed, partial or error written */
     WORKER_EVENT_CANCELLED,   /* the worker stopped because the job was cancelled */
     WORKER_EVENT_REQUEUED,    /* shutdown put the row back to queued */
 } worker_event;

@@ -1,7 +1,8 @@
 /* test_asr: the engine-independent part of the asr module — defaults, the
- * registry, argument checks and the errors asr_open gives before any model
- * is loaded (unknown engine, unsupported language, missing model files).
- * Fast: nothing here loads a model or decodes audio.
+ * registry, the engine facts the API reports (default model, model and
+ * language lists, availability), argument checks and the errors asr_open
+ * gives before any model is loaded (unknown engine, unsupported language,
+ * missing model files). Fast: nothing here loads a model or decodes audio.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,6 +64,70 @@ static void test_registry(void **state)
     assert_false(asr_engine_known(""));
     assert_false(asr_engine_known(NULL));
     assert_false(asr_engine_known("PocketSphinx"));
+}
+
+static bool listed(const char *const *list, const char *name)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, name) == 0)
+            return true;
+    return false;
+}
+
+static void test_engine_facts_pocketsphinx(void **state)
+{
+    (void)state;
+    assert_string_equal(asr_engine_default_model("pocketsphinx"), "en-us");
+    const char *const *models = asr_engine_models("pocketsphinx");
+    assert_non_null(models);
+    assert_string_equal(models[0], "en-us");
+    assert_null(models[1]);
+    const char *const *langs = asr_engine_languages("pocketsphinx");
+    assert_non_null(langs);
+    assert_string_equal(langs[0], "en");
+    assert_null(langs[1]);
+    /* Debian's model is what every other ASR test decodes with. */
+    char err[512] = "stale";
+    assert_true(asr_engine_available("pocketsphinx", err, sizeof err));
+    assert_string_equal(err, "");
+    assert_true(asr_engine_available("pocketsphinx", NULL, 0));
+}
+
+/* What every engine must declare, so /health can list them all. */
+static void test_engine_facts_every_engine(void **state)
+{
+    (void)state;
+    for (const char *const *n = asr_engine_names(); *n; n++) {
+        const char *def = asr_engine_default_model(*n);
+        assert_non_null(def);
+        if (!listed(asr_engine_models(*n), def))
+            fail_msg("engine %s: default model %s is not among its models", *n, def);
+        const char *const *langs = asr_engine_languages(*n);
+        assert_non_null(langs);
+        assert_non_null(langs[0]);
+        for (; *langs; langs++) {
+            /* ISO 639-1: two lower-case letters; "auto" is the callers' */
+            assert_int_equal(strlen(*langs), 2);
+            assert_true((*langs)[0] >= 'a' && (*langs)[0] <= 'z');
+            assert_true((*langs)[1] >= 'a' && (*langs)[1] <= 'z');
+        }
+    }
+}
+
+static void test_engine_facts_unknown(void **state)
+{
+    (void)state;
+    const char *bad[] = {"whisper", "", "PocketSphinx", NULL};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_null(asr_engine_default_model(bad[i]));
+        assert_null(asr_engine_models(bad[i]));
+        assert_null(asr_engine_languages(bad[i]));
+        char err[256] = "";
+        assert_false(asr_engine_available(bad[i], err, sizeof err));
+        assert_non_null(strstr(err, "unknown ASR engine"));
+        assert_non_null(strstr(err, "pocketsphinx")); /* lists what there is */
+        assert_false(asr_engine_available(bad[i], NULL, 0));
+    }
 }
 
 static void test_unknown_engine(void **state)
@@ -215,11 +280,18 @@ static void test_invalid_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_params),     cmocka_unit_test(test_strerror),
-        cmocka_unit_test(test_registry),           cmocka_unit_test(test_unknown_engine),
-        cmocka_unit_test(test_bad_language),       cmocka_unit_test(test_missing_model_name),
-        cmocka_unit_test(test_missing_model_path), cmocka_unit_test(test_incomplete_model_dir),
+        cmocka_unit_test(test_default_params),
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_unknown_engine),
+        cmocka_unit_test(test_bad_language),
+        cmocka_unit_test(test_missing_model_name),
+        cmocka_unit_test(test_missing_model_path),
+        cmocka_unit_test(test_incomplete_model_dir),
         cmocka_unit_test(test_invalid_arguments),
+        cmocka_unit_test(test_engine_facts_pocketsphinx),
+        cmocka_unit_test(test_engine_facts_every_engine),
+        cmocka_unit_test(test_engine_facts_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

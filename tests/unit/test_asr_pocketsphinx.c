@@ -249,6 +249,11 @@ static void test_names(void **state)
     assert_string_equal(asr_engine_name(fx->engine), "pocketsphinx");
     assert_string_equal(asr_model_name(fx->engine), "en-us");
     assert_string_equal(asr_language(fx->engine), "en");
+    /* The facts the API reports match what opening with defaults gives. */
+    assert_string_equal(asr_engine_default_model("pocketsphinx"), asr_model_name(fx->engine));
+    const char *const *langs = asr_engine_languages("pocketsphinx");
+    assert_non_null(langs);
+    assert_string_equal(langs[0], asr_language(fx->engine));
 }
 
 static void test_wer_librivox(void **state)

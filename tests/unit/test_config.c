@@ -234,7 +234,9 @@ static void test_load_full_file(void **state)
                                   "port = 9000\n"
                                   "workers = 4\n"
                                   "max_upload_size = 1_048_576\n"
-                                  "api_key = \"k3y\"\n");
+                                  "api_key = \"k3y\"\n"
+                                  "db = \"/srv/cesar/jobs.db\"\n"
+                                  "shutdown_timeout = 5\n");
     config *c = new_config();
     assert_int_equal(config_load_file(c, path, true, f->err, sizeof f->err), CONFIG_OK);
     const config_values *v = config_get(c);
@@ -253,6 +255,8 @@ static void test_load_full_file(void **state)
     assert_int_equal(v->server_workers, 4);
     assert_true(v->server_max_upload_size == 1048576);
     assert_string_equal(v->server_api_key, "k3y");
+    assert_string_equal(v->server_db, "/srv/cesar/jobs.db");
+    assert_int_equal(v->server_shutdown_timeout, 5);
     assert_string_equal(config_file_path(c), path);
     for (const config_key_info *k = config_keys(); k->key; k++)
         assert_origin(c, k->key, CONFIG_SRC_FILE, path);
@@ -308,7 +312,7 @@ static void test_wrong_types(void **state)
 {
     fixture *f = *state;
     load_fails(f, "[server]\nhost = 'h'\n\nport = \"8000\"\n", CONFIG_ERR_TYPE,
-               ":4: key 'server.port' must be an integer between 1 and 65535, got string");
+               ":4: key 'server.port' must be an integer between 0 and 65535, got string");
     load_fails(f, "threads = 1.5\n", CONFIG_ERR_TYPE,
                ":1: key 'threads' must be an integer between 0 and 256, got float");
     load_fails(f, "diarize = \"yes\"\n", CONFIG_ERR_TYPE,
@@ -328,9 +332,9 @@ static void test_out_of_range(void **state)
 {
     fixture *f = *state;
     load_fails(f, "[server]\nport = 70000\n", CONFIG_ERR_VALUE,
-               ":2: key 'server.port' must be an integer between 1 and 65535, got 70000");
-    load_fails(f, "[server]\nport = 0\n", CONFIG_ERR_VALUE,
-               ":2: key 'server.port' must be an integer between 1 and 65535, got 0");
+               ":2: key 'server.port' must be an integer between 0 and 65535, got 70000");
+    load_fails(f, "[server]\nport = -1\n", CONFIG_ERR_VALUE,
+               ":2: key 'server.port' must be an integer between 0 and 65535, got -1");
     load_fails(f, "threads = -1\n", CONFIG_ERR_VALUE,
                ":1: key 'threads' must be an integer between 0 and 256, got -1");
     load_fails(f, "threads = 257\n", CONFIG_ERR_VALUE,
@@ -773,7 +777,7 @@ static void test_set_errors(void **state)
     set_fails(f, "threads", "99999999999999999999999", CONFIG_ERR_VALUE,
               "key 'threads' must be an integer between 0 and 256, got '99999999999999999999999'");
     set_fails(f, "server.port", "65536", CONFIG_ERR_VALUE,
-              "key 'server.port' must be an integer between 1 and 65535, got '65536'");
+              "key 'server.port' must be an integer between 0 and 65535, got '65536'");
     set_fails(f, "server.max_upload_size", "9999999T", CONFIG_ERR_VALUE,
               "key 'server.max_upload_size' must be an integer of at least 1, optionally with a "
               "K, M, G or T suffix, got '9999999T'");
@@ -914,7 +918,9 @@ static void test_show_defaults(void **state)
              "port = 8000  # default\n"
              "workers = 1  # default\n"
              "max_upload_size = 2147483648  # default\n"
-             "api_key = \"\"  # default\n",
+             "api_key = \"\"  # default\n"
+             "db = \"\"  # default\n"
+             "shutdown_timeout = 30  # default\n",
              f->home, f->home);
     assert_string_equal(shown, want);
     free(shown);
@@ -982,7 +988,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 16);
+    assert_int_equal(doc->n, 18);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1020,7 +1026,8 @@ static void test_key_table(void **state)
     const char *expected[] = {"engine", "model", "language", "threads", "format", "diarize",
                               "min_speakers", "max_speakers", "hf_token", "data_dir",
                               "cache_dir", "server.host", "server.port", "server.workers",
-                              "server.max_upload_size", "server.api_key"};
+                              "server.max_upload_size", "server.api_key", "server.db",
+                              "server.shutdown_timeout"};
     size_t n = 0;
     for (const config_key_info *k = config_keys(); k->key; k++, n++) {
         assert_true(n < sizeof expected / sizeof expected[0]);

@@ -1,7 +1,8 @@
 /* Unit tests for the job store (SQLite backend): field round trips, ids,
  * listing and cursors, claiming (FIFO, and exactly-once under four threads),
  * progress, finishing, the transition table, retry, crash recovery, deletion,
- * counts, persistence and the errors of opening bad paths.
+ * counts, caller-chosen ids, the freshness of the cached read statements,
+ * persistence and the errors of opening bad paths.
  *
  * Every test works in its own mkdtemp directory; the database lives in a
  * subdirectory that does not exist yet, so every open also exercises the
@@ -325,7 +326,73 @@ static void test_create_with_nulls(void **state)
     assert_true(g->progress == 0.0);
     assert_true(g->download_progress == 0.0);
     assert_null(g->progress_phase);
+    assert_null(g->format);
+    assert_null(g->original_name);
     store_job_free(g);
+    store_job_free(j);
+}
+
+/* The server's way of creating a job: draw an id, make the job's
+ * directory, then create the row under that id with the upload's name and
+ * the requested result format. */
+static void test_create_with_given_id(void **state)
+{
+    fixture *f = *state;
+    char id[STORE_ID_LEN + 1], other[STORE_ID_LEN + 1];
+    assert_int_equal(store_new_job_id(id, f->err, sizeof f->err), STORE_OK);
+    assert_int_equal(store_new_job_id(other, f->err, sizeof f->err), STORE_OK);
+    assert_true(store_is_job_id(id));
+    assert_true(store_is_job_id(other));
+    assert_string_not_equal(id, other);
+
+    store_job in = {0}, *j = NULL;
+    in.id = id;
+    in.audio_path = "/data/jobs/x/audio";
+    in.format = "vtt";
+    in.original_name = "Réunion du 3 mars — part 2.m4a";
+    assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err), STORE_OK);
+    assert_string_equal(j->id, id);
+    assert_string_equal(j->format, "vtt");
+    assert_string_equal(j->original_name, in.original_name);
+    store_job_free(j);
+    store_job *g = get(f, id);
+    assert_string_equal(g->format, "vtt");
+    assert_string_equal(g->original_name, in.original_name);
+    assert_int_equal(g->status, STORE_STATUS_QUEUED);
+    store_job_free(g);
+
+    /* The same id again is a conflict, and nothing is written. */
+    in.audio_path = "/elsewhere";
+    j = (store_job *)&j;
+    assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err), STORE_ERR_CONFLICT);
+    assert_null(j);
+    assert_non_null(strstr(f->err, id));
+    g = get(f, id);
+    assert_string_equal(g->audio_path, "/data/jobs/x/audio");
+    store_job_free(g);
+
+    /* Anything but a lower-case UUID v4 is refused before the database. */
+    const char *bad[] = {"abc", "../../etc", "0F8FAD5B-D9CB-469F-A165-70867728950E",
+                         "0f8fad5b-d9cb-169f-a165-70867728950e", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        in.id = (char *)bad[i];
+        j = (store_job *)&j;
+        assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err),
+                         STORE_ERR_INVALID);
+        assert_null(j);
+        assert_non_null(strstr(f->err, "not a job id"));
+    }
+    long long counts[STORE_STATUS_COUNT];
+    assert_int_equal(store_count_by_status(f->s, counts, f->err, sizeof f->err), STORE_OK);
+    assert_int_equal(counts[STORE_STATUS_QUEUED], 1);
+
+    /* format is stored as given: validating it is the server's business. */
+    in.id = other;
+    in.format = "Markdown?";
+    in.original_name = NULL;
+    assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err), STORE_OK);
+    assert_string_equal(j->format, "Markdown?");
+    assert_null(j->original_name);
     store_job_free(j);
 }
 
@@ -384,6 +451,18 @@ static void test_text_limits(void **state)
     assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err), STORE_ERR_INVALID);
     assert_non_null(strstr(f->err, "source_url"));
     in.source_url = NULL;
+    in.format = over;
+    assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err), STORE_ERR_INVALID);
+    assert_non_null(strstr(f->err, "format"));
+    in.format = NULL;
+    in.original_name = over;
+    assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err), STORE_ERR_INVALID);
+    assert_non_null(strstr(f->err, "original_name"));
+    in.original_name = at_limit;
+    assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err), STORE_OK);
+    assert_int_equal(strlen(j->original_name), STORE_MAX_FIELD);
+    store_job_free(j);
+    in.original_name = NULL;
     in.min_speakers = 4;
     in.max_speakers = 2;
     assert_int_equal(store_create_job(f->s, &in, &j, f->err, sizeof f->err), STORE_ERR_INVALID);
@@ -1039,6 +1118,71 @@ static void test_count_by_status(void **state)
         assert_int_equal(counts[i], want[i]);
 }
 
+/* Checkpoints the WAL into the database through a connection of its own;
+ * returns SQLite's "busy" flag, set when some reader's snapshot kept the
+ * checkpoint from finishing. */
+static int checkpoint_busy(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int busy = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return busy;
+}
+
+/* get_job and count_by_status reuse prepared statements: they must still
+ * see every write made through another handle, behave after a miss, and
+ * never keep a read snapshot open between calls (which would stop WAL
+ * checkpoints and show stale rows). */
+static void test_cached_reads_stay_fresh(void **state)
+{
+    fixture *f = *state;
+    store *other = open_store(f);
+    char *id = create_id(f);
+    long long counts[STORE_STATUS_COUNT];
+    for (int round = 0; round < 3; round++) {
+        store_job *j = get(f, id);
+        assert_int_equal(j->status, STORE_STATUS_QUEUED);
+        store_job_free(j);
+        assert_int_equal(store_count_by_status(f->s, counts, f->err, sizeof f->err), STORE_OK);
+        assert_int_equal(counts[STORE_STATUS_QUEUED], 1);
+    }
+    assert_int_equal(checkpoint_busy(f->path), 0);
+
+    store_job *c = NULL;
+    assert_int_equal(store_claim_next(other, "w", &c, f->err, sizeof f->err), STORE_OK);
+    assert_non_null(c);
+    store_job_free(c);
+    assert_int_equal(status_of(f, id), STORE_STATUS_PROCESSING);
+    assert_int_equal(store_count_by_status(f->s, counts, f->err, sizeof f->err), STORE_OK);
+    assert_int_equal(counts[STORE_STATUS_QUEUED], 0);
+    assert_int_equal(counts[STORE_STATUS_PROCESSING], 1);
+
+    /* a miss, then a hit, on the same statement */
+    store_job *j = NULL;
+    assert_int_equal(store_get_job(f->s, "0f8fad5b-d9cb-469f-a165-70867728950e", &j, f->err,
+                                   sizeof f->err), STORE_ERR_NOT_FOUND);
+    assert_int_equal(status_of(f, id), STORE_STATUS_PROCESSING);
+    /* set_status reads the row through the same cached statement */
+    set_status_ok(f, id, STORE_STATUS_CANCELLED);
+    assert_int_equal(status_of(f, id), STORE_STATUS_CANCELLED);
+    assert_int_equal(checkpoint_busy(f->path), 0);
+
+    assert_int_equal(store_delete_job(other, id, f->err, sizeof f->err), STORE_OK);
+    assert_int_equal(store_get_job(f->s, id, &j, f->err, sizeof f->err), STORE_ERR_NOT_FOUND);
+    assert_null(j);
+    assert_int_equal(store_count_by_status(f->s, counts, f->err, sizeof f->err), STORE_OK);
+    for (int i = 0; i < STORE_STATUS_COUNT; i++)
+        assert_int_equal(counts[i], 0);
+    store_close(other);
+    free(id);
+}
+
 static void test_persistence_across_reopen(void **state)
 {
     fixture *f = *state;
@@ -1167,6 +1311,7 @@ int main(void)
         T(test_ids_are_distinct_uuid_v4),
         T(test_create_get_roundtrip),
         T(test_create_with_nulls),
+        T(test_create_with_given_id),
         T(test_get_unknown_and_bad_ids),
         T(test_text_limits),
         T(test_list_order_filter_and_limits),
@@ -1188,6 +1333,7 @@ int main(void)
         T(test_requeue_interrupted),
         T(test_delete),
         T(test_count_by_status),
+        T(test_cached_reads_stay_fresh),
         T(test_persistence_across_reopen),
         T(test_database_settings),
         T(test_open_errors),

@@ -2,7 +2,11 @@
  * mkdtemp directory and the real pipeline on LibriVox clips from Debian's
  * pocketsphinx-testdata. A ~200 s recording made with sox (8 rounds of the
  * five clips) stands in for a long job; every test that uses it cancels or
- * stops it within a few seconds, so the file runs in ~15 s on 2 cores.
+ * stops it within a few seconds, so the file runs in ~20 s on 2 cores.
+ * The stage tests trace the phases a job goes through by reading its row on
+ * every progress event (on the worker thread, before it moves on), and cover
+ * diarization: a diarize job ends partial with its transcript, and its retry
+ * runs diarization alone, without the audio.
  *
  * Each test gets its own database file, so no test sees another's jobs. */
 /* cmocka needs these before it, in this order */
@@ -16,6 +20,8 @@
 
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +47,18 @@ typedef struct {
     int db_counter;
 } group_state;
 
+/* What the rows of one traced job showed, read after each progress event. */
+#define TRACE_MAX_PHASES 16
+typedef struct {
+    char job_id[STORE_ID_LEN + 1];     /* "" = tracing off */
+    char phases[TRACE_MAX_PHASES][16]; /* distinct phases, in order of appearance */
+    int n_phases;
+    int transcribing_writes, diarizing_writes;
+    double max_transcribing; /* highest overall progress while transcribing */
+    double min_diarizing, max_diarizing;
+    int read_failures;
+} phase_trace;
+
 typedef struct {
     group_state *g;
     char db_path[320];
@@ -48,6 +66,9 @@ typedef struct {
     worker_pool *pool;
     atomic_int claimed, progressed, finished, cancelled, requeued;
     atomic_int errors_logged;
+    atomic_int refetch_warnings; /* "diarize-only retry without a stored transcript" */
+    pthread_mutex_t trace_lock;  /* guards trace: workers write, the test reads */
+    phase_trace trace;
     char err[1024];
 } fixture;
 
@@ -106,6 +127,7 @@ static int setup(void **state)
         return -1;
     f->g = g;
     snprintf(f->db_path, sizeof f->db_path, "%s/jobs-%d.db", g->dir, ++g->db_counter);
+    pthread_mutex_init(&f->trace_lock, NULL);
     store_params sp = store_default_params();
     sp.path = f->db_path;
     if (store_open(&f->s, &sp, f->err, sizeof f->err) != STORE_OK) {
@@ -123,6 +145,7 @@ static int teardown(void **state)
     group_state *g = f->g;
     worker_pool_free(f->pool);
     store_close(f->s);
+    pthread_mutex_destroy(&f->trace_lock);
     free(f);
     *state = g; /* cmocka hands the group state to the next test's setup */
     return 0;
@@ -133,18 +156,82 @@ static int teardown(void **state)
 static void on_log(worker_log_level level, const char *message, void *user_data)
 {
     fixture *f = user_data;
-    (void)message;
     if (level == WORKER_LOG_ERROR)
         atomic_fetch_add(&f->errors_logged, 1);
+    if (level == WORKER_LOG_WARN && strstr(message, "without a stored transcript"))
+        atomic_fetch_add(&f->refetch_warnings, 1);
+}
+
+/* On the worker thread, right after it wrote progress: the row holds what
+ * it just wrote, since the worker waits for this callback. No cmocka
+ * asserts here (wrong thread): anything odd is counted instead. */
+static void trace_row(fixture *f, const char *job_id)
+{
+    pthread_mutex_lock(&f->trace_lock);
+    phase_trace *t = &f->trace;
+    if (!t->job_id[0] || strcmp(t->job_id, job_id) != 0) {
+        pthread_mutex_unlock(&f->trace_lock);
+        return;
+    }
+    store_job *row = NULL;
+    char err[512];
+    if (store_get_job(f->s, job_id, &row, err, sizeof err) != STORE_OK || !row->progress_phase) {
+        t->read_failures++;
+    } else {
+        const char *ph = row->progress_phase;
+        if ((t->n_phases == 0 || strcmp(t->phases[t->n_phases - 1], ph) != 0) &&
+            t->n_phases < TRACE_MAX_PHASES)
+            util_strlcpy(t->phases[t->n_phases++], ph, sizeof t->phases[0]);
+        if (strcmp(ph, "transcribing") == 0) {
+            t->transcribing_writes++;
+            if (row->progress > t->max_transcribing)
+                t->max_transcribing = row->progress;
+        } else if (strcmp(ph, "diarizing") == 0) {
+            if (t->diarizing_writes++ == 0 || row->progress < t->min_diarizing)
+                t->min_diarizing = row->progress;
+            if (row->progress > t->max_diarizing)
+                t->max_diarizing = row->progress;
+        }
+    }
+    store_job_free(row);
+    pthread_mutex_unlock(&f->trace_lock);
 }
 
 static void on_event(worker_event ev, const char *job_id, void *user_data)
 {
     fixture *f = user_data;
-    (void)job_id;
     atomic_int *counters[] = {&f->claimed, &f->progressed, &f->finished, &f->cancelled,
                               &f->requeued};
     atomic_fetch_add(counters[ev], 1);
+    if (ev == WORKER_EVENT_PROGRESS)
+        trace_row(f, job_id);
+}
+
+/* Starts tracing job id afresh. */
+static void trace_start(fixture *f, const char *id)
+{
+    pthread_mutex_lock(&f->trace_lock);
+    memset(&f->trace, 0, sizeof f->trace);
+    util_strlcpy(f->trace.job_id, id, sizeof f->trace.job_id);
+    pthread_mutex_unlock(&f->trace_lock);
+}
+
+/* A copy of the trace so far, for asserting on the test's thread. */
+static phase_trace trace_get(fixture *f)
+{
+    pthread_mutex_lock(&f->trace_lock);
+    phase_trace t = f->trace;
+    pthread_mutex_unlock(&f->trace_lock);
+    return t;
+}
+
+/* Index of phase in the trace, or -1. */
+static int trace_index(const phase_trace *t, const char *phase)
+{
+    for (int i = 0; i < t->n_phases; i++)
+        if (strcmp(t->phases[i], phase) == 0)
+            return i;
+    return -1;
 }
 
 static worker_params params_for(fixture *f, int n_workers)
@@ -167,17 +254,26 @@ static void start_pool(fixture *f, const worker_params *p)
         fail_msg("worker_pool_start: %s", f->err);
 }
 
-/* Queues a job for audio and returns its id in id (STORE_ID_LEN + 1 bytes). */
-static void add_job(fixture *f, const char *audio, char *id)
+/* Queues a job for audio with the given diarize flag and original name
+ * (may be NULL) and returns its id in id (STORE_ID_LEN + 1 bytes). */
+static void add_job_with(fixture *f, const char *audio, bool diarize, const char *original_name,
+                         char *id)
 {
     store_job fields;
     memset(&fields, 0, sizeof fields);
     fields.audio_path = (char *)audio;
+    fields.diarize = diarize;
+    fields.original_name = (char *)original_name;
     store_job *job = NULL;
     if (store_create_job(f->s, &fields, &job, f->err, sizeof f->err) != STORE_OK)
         fail_msg("store_create_job: %s", f->err);
     util_strlcpy(id, job->id, STORE_ID_LEN + 1);
     store_job_free(job);
+}
+
+static void add_job(fixture *f, const char *audio, char *id)
+{
+    add_job_with(f, audio, false, NULL, id);
 }
 
 static store_job *get_job(fixture *f, const char *id)
@@ -590,6 +686,225 @@ static void test_notify_wakes_idle_worker(void **state)
     assert_true(util_now_seconds() - t0 < 2.0); /* stop does not wait for the poll */
 }
 
+/* ---- 8. stages: diarization, partial jobs and their retry ---------------------------- */
+
+#define DIARIZATION_MESSAGE                                                                        \
+    "speaker diarization is not available in this version of Cesar; the transcript has no "        \
+    "speaker labels"
+
+/* Progress written for every pipeline callback (almost), so the trace sees
+ * the end of each span and not only its start. */
+static worker_params traced_params(fixture *f)
+{
+    worker_params p = params_for(f, 1);
+    p.progress_interval_seconds = 0.01;
+    return p;
+}
+
+/* Copies src to the group directory under a fresh name, so a test may move
+ * it away; the name goes to dst. */
+static void copy_clip(fixture *f, const char *src, char *dst, size_t n)
+{
+    snprintf(dst, n, "%s/clip-%d.wav", f->g->dir, f->g->db_counter);
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, k, out), k);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* The row of a job that ended partial because diarization is missing. */
+static void check_partial(fixture *f, const char *id, int attempts)
+{
+    store_job *job = get_job(f, id);
+    if (job->status != STORE_STATUS_PARTIAL)
+        fail_msg("job %s is %s (%s: %s)", id, store_status_name(job->status),
+                 job->error_code ? job->error_code : "",
+                 job->error_message ? job->error_message : "");
+    assert_non_null(job->result_text);
+    assert_true(valid_json(job->result_text));
+    assert_non_null(strstr(job->result_text, "consider how much")); /* the words are there */
+    assert_string_equal(job->diarization_error_code, "diarization_failed");
+    assert_string_equal(job->diarization_error, DIARIZATION_MESSAGE);
+    assert_false(job->diarized);
+    assert_int_equal(job->speaker_count, 0);
+    assert_float_equal(job->progress, 100.0, 1e-9);
+    assert_true(fabs(job->audio_duration - CLIP_0870_SECONDS) < 0.1);
+    assert_true(job->processing_time > 0);
+    assert_null(job->error_code);
+    assert_null(job->error_message);
+    assert_null(job->retry_stage);
+    assert_string_equal(job->detected_language, "en");
+    assert_int_equal(job->attempts, attempts);
+    assert_non_null(job->completed_at);
+    store_job_free(job);
+}
+
+static void test_diarize_job_ends_partial(void **state)
+{
+    fixture *f = *state;
+    char id[STORE_ID_LEN + 1];
+    add_job_with(f, CLIP_0870, true, NULL, id);
+    trace_start(f, id);
+    worker_params p = traced_params(f);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 30) >= 0);
+    assert_true(wait_idle(f->pool, 5) >= 0);
+    check_partial(f, id, 1);
+
+    phase_trace t = trace_get(f);
+    assert_int_equal(t.read_failures, 0);
+    int tr = trace_index(&t, "transcribing"), di = trace_index(&t, "diarizing"),
+        fo = trace_index(&t, "formatting");
+    if (tr < 0 || di < 0 || fo < 0 || !(tr < di && di < fo))
+        fail_msg("phases out of order: transcribing %d, diarizing %d, formatting %d (%d seen)", tr,
+                 di, fo, t.n_phases);
+    assert_int_equal(t.n_phases, 3); /* no phase comes back */
+    /* transcribing owns 0-60 when diarization follows: it got far into its
+     * span, and never past it */
+    assert_true(t.transcribing_writes >= 3);
+    assert_true(t.max_transcribing > 30.0);
+    assert_true(t.max_transcribing <= 60.0 + 1e-9);
+    assert_true(t.diarizing_writes >= 1);
+    assert_float_equal(t.min_diarizing, 60.0, 1e-9);
+    assert_true(t.max_diarizing <= 90.0 + 1e-9);
+
+    assert_int_equal(atomic_load(&f->finished), 1);
+    assert_int_equal(atomic_load(&f->cancelled), 0);
+    assert_int_equal(atomic_load(&f->errors_logged), 0);
+    assert_int_equal(atomic_load(&f->refetch_warnings), 0);
+}
+
+static void test_partial_retry_diarizes_only(void **state)
+{
+    fixture *f = *state;
+    char clip[400], moved[420], id[STORE_ID_LEN + 1];
+    copy_clip(f, CLIP_0870, clip, sizeof clip);
+    add_job_with(f, clip, true, "Entretien à Zürich.wav", id);
+    trace_start(f, id);
+    worker_params p = traced_params(f);
+    start_pool(f, &p);
+    double t0 = util_now_seconds();
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 30) >= 0);
+    double first_run = util_now_seconds() - t0;
+    assert_true(wait_idle(f->pool, 5) >= 0);
+    check_partial(f, id, 1);
+    store_job *before = get_job(f, id);
+    /* the client's file name is the source, not the server's file */
+    assert_non_null(strstr(before->result_text, "Entretien à Zürich.wav"));
+    assert_null(strstr(before->result_text, "clip-"));
+
+    /* Without its audio, a retry that decoded again would end in error. */
+    snprintf(moved, sizeof moved, "%s.moved", clip);
+    assert_int_equal(rename(clip, moved), 0);
+    store_job *queued = NULL;
+    assert_int_equal(
+        store_set_status(f->s, id, STORE_STATUS_QUEUED, &queued, f->err, sizeof f->err), STORE_OK);
+    assert_string_equal(queued->retry_stage, "diarize");
+    assert_string_equal(queued->result_text, before->result_text);
+    store_job_free(queued);
+    trace_start(f, id);
+    t0 = util_now_seconds();
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 10) >= 0);
+    double retry_run = util_now_seconds() - t0;
+    assert_true(wait_idle(f->pool, 5) >= 0);
+    assert_int_equal(rename(moved, clip), 0);
+
+    check_partial(f, id, 2);
+    store_job *after = get_job(f, id);
+    size_t n = strlen(before->result_text);
+    assert_int_equal(strlen(after->result_text), n);
+    assert_memory_equal(after->result_text, before->result_text, n);
+    assert_true(after->audio_duration == before->audio_duration);   /* kept, not re-measured */
+    assert_true(after->processing_time >= before->processing_time); /* both attempts */
+    assert_string_equal(after->detected_language, before->detected_language);
+    assert_true(strcmp(after->completed_at, before->completed_at) >= 0);
+    store_job_free(after);
+    store_job_free(before);
+
+    phase_trace t = trace_get(f);
+    assert_int_equal(t.read_failures, 0);
+    assert_int_equal(trace_index(&t, "transcribing"), -1);
+    assert_int_equal(t.transcribing_writes, 0);
+    assert_int_equal(trace_index(&t, "diarizing"), 0);
+    assert_int_equal(trace_index(&t, "formatting"), -1); /* the stored text is not re-rendered */
+    assert_float_equal(t.min_diarizing, 60.0, 1e-9);
+    assert_true(t.max_diarizing <= 90.0 + 1e-9);
+    if (!(retry_run < first_run / 2))
+        fail_msg("the retry took %.2f s, the first run %.2f s: did it decode again?", retry_run,
+                 first_run);
+    assert_int_equal(atomic_load(&f->claimed), 2);
+    assert_int_equal(atomic_load(&f->finished), 2);
+    assert_int_equal(atomic_load(&f->errors_logged), 0);
+}
+
+/* A diarize retry whose transcript is gone (only a hand-edited database can
+ * get there) runs everything instead of finishing with no result. */
+static void test_diarize_retry_without_text_runs_all(void **state)
+{
+    fixture *f = *state;
+    char id[STORE_ID_LEN + 1];
+    add_job_with(f, CLIP_0870, true, NULL, id);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db_path, &db), SQLITE_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET retry_stage = 'diarize', attempts = 1, result_text = NULL"
+             " WHERE id = '%s'",
+             id);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    trace_start(f, id);
+    worker_params p = traced_params(f);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 30) >= 0);
+    assert_true(wait_idle(f->pool, 5) >= 0);
+    check_partial(f, id, 2);
+    phase_trace t = trace_get(f);
+    assert_int_equal(trace_index(&t, "transcribing"), 0);
+    assert_true(trace_index(&t, "diarizing") > 0);
+    assert_int_equal(atomic_load(&f->refetch_warnings), 1);
+}
+
+static void test_no_diarize_transcribes_to_90(void **state)
+{
+    fixture *f = *state;
+    char id[STORE_ID_LEN + 1];
+    add_job_with(f, CLIP_0870, false, NULL, id);
+    trace_start(f, id);
+    worker_params p = traced_params(f);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_COMPLETED, 30) >= 0);
+    assert_true(wait_idle(f->pool, 5) >= 0);
+    check_completed(f, id, "consider how much", CLIP_0870_SECONDS);
+    store_job *job = get_job(f, id);
+    assert_false(job->diarized);
+    assert_null(job->diarization_error);
+    assert_null(job->diarization_error_code);
+    store_job_free(job);
+
+    phase_trace t = trace_get(f);
+    assert_int_equal(t.read_failures, 0);
+    assert_int_equal(t.n_phases, 2);
+    assert_string_equal(t.phases[0], "transcribing");
+    assert_string_equal(t.phases[1], "formatting");
+    assert_int_equal(t.diarizing_writes, 0);
+    /* transcribing owns 0-90 here: it goes beyond the 60 a diarize job
+     * stops at, and no further than 90 */
+    if (!(t.max_transcribing > 60.0 && t.max_transcribing <= 90.0 + 1e-9))
+        fail_msg("transcribing reached %.2f %%; expected (60, 90]", t.max_transcribing);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +918,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_requeues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_grace_finishes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notify_wakes_idle_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diarize_job_ends_partial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_retry_diarizes_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diarize_retry_without_text_runs_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_diarize_transcribes_to_90, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,61 @@
+/* health: GET /health — whether the server, its workers and its engines are
+ * usable. Never needs the API key, so load balancers and monitors can ask. */
+#include <string.h>
+
+#include "asr/asr.h"
+#include "server/fields.h"
+#include "server/internal.h"
+
+static json_t *string_list(const char *const *list)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; list && list[i]; i++)
+        json_array_append_new(a, json_string(list[i]));
+    return a;
+}
+
+static json_t *asr_engines(void)
+{
+    json_t *a = json_array();
+    for (const char *const *name = asr_engine_names(); *name; name++) {
+        char why[512] = "";
+        bool ok = asr_engine_available(*name, why, sizeof why);
+        const char *def = asr_engine_default_model(*name);
+        json_t *e = json_pack("{s:s, s:b, s:s?, s:o, s:o}", "name", *name, "available", ok,
+                              "default_model", def, "models",
+                              string_list(asr_engine_models(*name)), "languages",
+                              string_list(asr_engine_languages(*name)));
+        if (!ok)
+            json_object_set_new(e, "message", json_string(why));
+        json_array_append_new(a, e);
+    }
+    return a;
+}
+
+enum MHD_Result server__handle_health(server *s, struct MHD_Connection *c, server__request *r)
+{
+    (void)r;
+    int running = 0, busy = 0;
+    worker_pool_stats(s->pool, &running, &busy);
+    long long counts[STORE_STATUS_COUNT];
+    char err[512];
+    int rc = store_count_by_status(server__db(s), counts, err, sizeof err);
+    bool store_ok = rc == STORE_OK;
+    bool stopping = atomic_load(&s->stopping);
+    const char *status = !store_ok ? "degraded" : stopping ? "stopping" : "ok";
+    json_t *worker = json_pack("{s:i, s:i, s:I, s:I}", "running", running, "busy", busy, "queued",
+                               (json_int_t)(store_ok ? counts[STORE_STATUS_QUEUED] : 0),
+                               "processing",
+                               (json_int_t)(store_ok ? counts[STORE_STATUS_PROCESSING] : 0));
+    json_t *engines = json_pack("{s:o, s:o}", "asr", asr_engines(), "diarization", json_array());
+    json_t *youtube = json_pack("{s:b, s:s, s:n, s:n}", "available", 0, "message",
+                                "URL and YouTube input are not available in this version",
+                                "ytdlp_version", "ffmpeg");
+    json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "status", status, "version",
+                             CESAR_VERSION, "worker", worker, "engines", engines, "youtube",
+                             youtube, "store", "sqlite");
+    if (!store_ok)
+        json_object_set_new(body, "message", json_string(err));
+    return server__send_json_steal(c, store_ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                                   body);
+}
