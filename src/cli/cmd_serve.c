@@ -80,6 +80,14 @@ static void usage(FILE *f)
             "(CESAR_SERVER_API_KEY, CESAR_API_KEY), never from the command line.\n");
 }
 
+static const char *option_name(const struct option *longs, int val)
+{
+    for (; longs->name; longs++)
+        if (longs->val == val)
+            return longs->name;
+    return "?";
+}
+
 /* Parses the options, applying value options to c as flags. Returns
  * CLI_EXIT_OK, or an exit code (help: -1 meaning "exit 0 now"). */
 static int parse_options(int argc, char **argv, config *c, serve_opts *o)
@@ -131,7 +139,7 @@ static int parse_options(int argc, char **argv, config *c, serve_opts *o)
             char err[1024];
             if (config_set(c, keys[i].key, optarg, CONFIG_SRC_FLAG, err, sizeof err) !=
                 CONFIG_OK) {
-                cli_error("serve: %s", err);
+                cli_error("serve: --%s: %s", option_name(longs, ch), err);
                 return CLI_EXIT_USAGE;
             }
         }
@@ -243,15 +251,16 @@ static int run(const config_values *v, const char *db_path, int *verbosity, sigs
         cli_error("serve: %s", err);
         goto cleanup;
     }
+    if (server_start(srv, err, sizeof err) != SERVER_OK) {
+        cli_error("serve: %s", err);
+        goto cleanup;
+    }
     worker_params wp = make_worker_params(v, db_path, verbosity, srv);
     if (worker_pool_start(&pool, &wp, err, sizeof err) != WORKER_OK) {
         cli_error("serve: %s", err);
         goto cleanup;
     }
-    if (server_start(srv, pool, err, sizeof err) != SERVER_OK) {
-        cli_error("serve: %s", err);
-        goto cleanup;
-    }
+    server_attach_pool(srv, pool);
     bool v6 = strchr(v->server_host, ':') != NULL;
     fprintf(stderr, "cesar serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "",
             v->server_host, v6 ? "]" : "", server_port(srv));

@@ -36,7 +36,7 @@ enum MHD_Result server__handle_health(server *s, struct MHD_Connection *c, serve
 {
     (void)r;
     int running = 0, busy = 0;
-    worker_pool_stats(s->pool, &running, &busy);
+    worker_pool_stats(atomic_load(&s->pool), &running, &busy);
     long long counts[STORE_STATUS_COUNT];
     char err[512];
     int rc = store_count_by_status(server__db(s), counts, err, sizeof err);

@@ -72,7 +72,7 @@ struct server {
 
     struct MHD_Daemon *daemon;
     int bound_port;
-    worker_pool *pool; /* borrowed */
+    worker_pool *_Atomic pool; /* borrowed; attached after the server starts */
     atomic_bool stopping;
     bool stopped;
     server__hub hub;

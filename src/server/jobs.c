@@ -131,7 +131,7 @@ enum MHD_Result server__handle_retry(server *s, struct MHD_Connection *c, server
         return server__send_store_error(c, rc, err);
     server__log(s, SERVER_LOG_INFO, "job %s re-queued%s", r->id,
                 after->retry_stage ? " (diarization only)" : "");
-    worker_pool_notify(s->pool);
+    worker_pool_notify(atomic_load(&s->pool));
     server__hub_wake(s, r->id);
     json_t *body = server__job_json(after, false);
     store_job_free(after);
@@ -164,7 +164,7 @@ static int cancel_job(server *s, const char *id, store_job **after, char *err, s
 {
     int rc = store_set_status(server__db(s), id, STORE_STATUS_CANCELLED, after, err, n);
     if (rc == STORE_OK)
-        worker_pool_cancel(s->pool, id); /* not running here is fine */
+        worker_pool_cancel(atomic_load(&s->pool), id); /* not running here is fine */
     return rc;
 }
 

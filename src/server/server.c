@@ -275,14 +275,13 @@ static int resolve_bind_address(const server *s, struct sockaddr_storage *addr,
     return SERVER_OK;
 }
 
-int server_start(server *s, worker_pool *pool, char *err, size_t errlen)
+int server_start(server *s, char *err, size_t errlen)
 {
     struct sockaddr_storage addr;
     socklen_t addrlen = 0;
     int rc = resolve_bind_address(s, &addr, &addrlen, err, errlen);
     if (rc != SERVER_OK)
         return rc;
-    s->pool = pool;
     server__job_dirs_sweep(s);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO;
@@ -307,6 +306,11 @@ int server_start(server *s, worker_pool *pool, char *err, size_t errlen)
         return util_errf(err, errlen, SERVER_ERR_NOMEM, "cannot start the event-stream thread");
     }
     return SERVER_OK;
+}
+
+void server_attach_pool(server *s, worker_pool *pool)
+{
+    atomic_store(&s->pool, pool);
 }
 
 int server_port(const server *s)

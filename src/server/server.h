@@ -10,7 +10,8 @@
  *
  * Lifecycle. server_new validates the parameters and opens the store handles
  * (one per HTTP thread, so reads do not queue behind one another);
- * server_start binds and starts answering; server_quiesce stops accepting
+ * server_start binds and starts answering; server_attach_pool connects the
+ * worker pool; server_quiesce stops accepting
  * new connections (shutdown begins: uploads get 503); server_stop ends event
  * streams and closes every connection; server_free releases everything.
  * new/start/quiesce/stop/free are called from one thread, in that order.
@@ -76,11 +77,16 @@ typedef struct server server;
 /* Copies p's strings. Caller owns *out; free with server_free. */
 int server_new(server **out, const server_params *p, char *err, size_t errlen);
 
-/* Binds and starts answering. pool (borrowed, may be NULL) is woken when a
- * job is queued and asked to cancel jobs that are deleted; it must outlive
- * server_stop. To stream worker progress, give the pool
- * server_on_worker_event with this server as user data. */
-int server_start(server *s, worker_pool *pool, char *err, size_t errlen);
+/* Binds and starts answering. Binding before the workers start means a
+ * server that cannot listen fails before any job is claimed. */
+int server_start(server *s, char *err, size_t errlen);
+
+/* Gives the server the worker pool (borrowed, may be NULL) it wakes when a
+ * job is queued and asks to cancel jobs that are deleted; it must outlive
+ * server_stop. Until then queued jobs wait for the pool's first claim. To
+ * stream worker progress, give the pool server_on_worker_event with this
+ * server as user data. Thread-safe. */
+void server_attach_pool(server *s, worker_pool *pool);
 
 /* The port actually bound (useful with port 0); 0 before server_start. */
 int server_port(const server *s);

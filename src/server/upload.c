@@ -370,7 +370,7 @@ static enum MHD_Result commit(server *s, struct MHD_Connection *c, server__uploa
     u->committed = true;
     server__log(s, SERVER_LOG_INFO, "job %s queued: %s (%lld bytes)", u->id, shown_name(u),
                 u->bytes);
-    worker_pool_notify(s->pool);
+    worker_pool_notify(atomic_load(&s->pool));
     char location[64];
     snprintf(location, sizeof location, "/jobs/%s", u->id);
     json_t *body = server__job_json(job, false);
