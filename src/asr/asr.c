@@ -236,6 +236,17 @@ void asr_close(asr_engine *e)
     free(e);
 }
 
+void asr_set_callbacks(asr_engine *e, const asr_params *p)
+{
+    if (!e)
+        return;
+    e->params.progress = p ? p->progress : NULL;
+    e->params.progress_user_data = p ? p->progress_user_data : NULL;
+    e->params.log = p ? p->log : NULL;
+    e->params.log_user_data = p ? p->log_user_data : NULL;
+    e->params.cancel = p ? p->cancel : NULL;
+}
+
 int asr_transcribe(asr_engine *e, const asr_source *src, transcript **out, char *err, size_t errlen)
 {
     if (err && errlen)

@@ -85,7 +85,14 @@ typedef struct asr_engine asr_engine;
 int asr_open(asr_engine **out, const asr_params *params, char *err, size_t errlen);
 void asr_close(asr_engine *e); /* NULL-safe */
 
-/* Transcribes everything src yields. On success *out is a transcript the
+/* Replaces the callbacks of an open engine with p's (progress, log, cancel
+ * and their user data; the rest of p is ignored), so that one loaded model
+ * serves many runs, each reporting to its own caller. Not while
+ * asr_transcribe runs on e. NULL p clears them. */
+void asr_set_callbacks(asr_engine *e, const asr_params *p);
+
+/* Transcribes everything src yields. An engine may transcribe many sources
+ * one after another; each starts from the model's initial state. On success *out is a transcript the
  * caller owns (free with transcript_free); on failure *out is NULL. */
 int asr_transcribe(asr_engine *e, const asr_source *src, transcript **out,
                    char *err, size_t errlen);

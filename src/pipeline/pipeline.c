@@ -139,7 +139,13 @@ int pipeline_run(const char *input, const pipeline_params *params,
     ap.progress = on_asr_progress;
     ap.progress_user_data = &st;
     ap.cancel = params->cancel;
-    result->asr_code = asr_open(&engine, &ap, err, errlen);
+    if (params->engine) {
+        engine = params->engine;
+        asr_set_callbacks(engine, &ap);
+        result->asr_code = ASR_OK;
+    } else {
+        result->asr_code = asr_open(&engine, &ap, err, errlen);
+    }
     if (result->asr_code != ASR_OK) {
         rc = map_asr_error(result->asr_code);
         goto cleanup;
@@ -176,7 +182,10 @@ int pipeline_run(const char *input, const pipeline_params *params,
 cleanup:
     result->total_seconds = util_now_seconds() - t0;
     transcript_free(t);
-    asr_close(engine);
+    if (engine == params->engine)
+        asr_set_callbacks(engine, NULL); /* they point into this run */
+    else
+        asr_close(engine);
     audio_close(reader);
     return rc;
 }

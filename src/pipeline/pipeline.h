@@ -54,6 +54,11 @@ typedef struct {
     void *progress_user_data;
     const atomic_int *cancel; /* borrowed; may be NULL */
     pipeline_opened_cb opened; /* may be NULL; shares progress_user_data */
+    /* An engine already opened for params->asr's engine, model and language
+     * (borrowed; NULL = open one for this run and close it after). The run
+     * sets its callbacks and clears them at the end; the caller keeps it
+     * open across runs, which saves loading the model each time. */
+    asr_engine *engine;
 } pipeline_params;
 
 pipeline_params pipeline_default_params(void);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "asr/asr.h"
 #include "store/store.h"
 #include "worker/worker.h"
 
@@ -37,6 +38,11 @@ typedef struct {
     char job_id[STORE_ID_LEN + 1]; /* "" when idle */
     /* written by any thread, read by the pipeline */
     atomic_int cancel;
+    /* The speech engine this worker last used, kept loaded between jobs
+     * (loading a model costs a third of a second or more); only its thread
+     * touches it. engine_key names engine, model and language. */
+    asr_engine *engine;
+    char engine_key[1200];
 } worker_slot;
 
 struct worker_pool {

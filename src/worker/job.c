@@ -174,6 +174,27 @@ static outcome fail(job_run *r, const char *code, const char *message)
 }
 
 /* Transcribe: the job's engine/model/language when set, else the pool's. */
+/* Points pp at the worker's loaded engine, loading it when the job asks for
+ * another engine, model or language than the last one. */
+static bool cached_engine(job_run *r, pipeline_params *pp, char *err, size_t errlen)
+{
+    worker_slot *slot = r->slot;
+    char key[sizeof slot->engine_key];
+    snprintf(key, sizeof key, "%s|%s|%s", pp->asr.engine ? pp->asr.engine : "",
+             pp->asr.model ? pp->asr.model : "", pp->asr.language ? pp->asr.language : "");
+    if (slot->engine && strcmp(key, slot->engine_key) != 0) {
+        asr_close(slot->engine);
+        slot->engine = NULL;
+    }
+    if (!slot->engine) {
+        if (asr_open(&slot->engine, &pp->asr, err, errlen) != ASR_OK)
+            return false;
+        util_strlcpy(slot->engine_key, key, sizeof slot->engine_key);
+    }
+    pp->engine = slot->engine;
+    return true;
+}
+
 static outcome stage_transcribe(job_run *r, pipeline_result *pr)
 {
     const worker_params *d = &r->pool->params;
@@ -189,7 +210,15 @@ static outcome stage_transcribe(job_run *r, pipeline_result *pr)
     pp.cancel = &r->slot->cancel;
 
     char err[1024] = "";
+    if (!cached_engine(r, &pp, err, sizeof err))
+        return fail(r, CODE_ENGINE, err);
     int rc = pipeline_run(r->job->audio_path, &pp, pr, err, sizeof err);
+    if (rc != PIPELINE_OK) {
+        /* A run that failed or was stopped may leave the decoder in any
+         * state: the next job loads a fresh one. */
+        asr_close(r->slot->engine);
+        r->slot->engine = NULL;
+    }
     /* Checked first: an engine interrupted by the flag may report any error. */
     if (rc == PIPELINE_ERR_CANCELLED || (rc != PIPELINE_OK && cancel_raised(r)))
         return OUTCOME_CANCELLED;

@@ -231,6 +231,8 @@ static void *worker_main(void *arg)
             store_job_free(job);
         }
     }
+    asr_close(slot->engine);
+    slot->engine = NULL;
     worker__log(pool, WORKER_LOG_DEBUG, "%s: exiting", slot->name);
     return NULL;
 }

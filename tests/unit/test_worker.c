@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "format/format.h"
 #include "store/store.h"
 #include "util/util.h"
 #include "worker/worker.h"
@@ -67,6 +68,7 @@ typedef struct {
     atomic_int claimed, progressed, finished, cancelled, requeued;
     atomic_int errors_logged;
     atomic_int refetch_warnings; /* "diarize-only retry without a stored transcript" */
+    atomic_int models_loaded;    /* "loaded model" lines from the engine */
     pthread_mutex_t trace_lock;  /* guards trace: workers write, the test reads */
     phase_trace trace;
     char err[1024];
@@ -160,6 +162,8 @@ static void on_log(worker_log_level level, const char *message, void *user_data)
         atomic_fetch_add(&f->errors_logged, 1);
     if (level == WORKER_LOG_WARN && strstr(message, "without a stored transcript"))
         atomic_fetch_add(&f->refetch_warnings, 1);
+    if (strstr(message, "loaded model"))
+        atomic_fetch_add(&f->models_loaded, 1);
 }
 
 /* On the worker thread, right after it wrote progress: the row holds what
@@ -471,6 +475,43 @@ static void test_two_jobs_complete(void **state)
     assert_int_equal(atomic_load(&f->finished), 2);
     assert_true(atomic_load(&f->progressed) >= 2);
     assert_int_equal(atomic_load(&f->errors_logged), 0);
+}
+
+/* A worker keeps its engine loaded between jobs: the second job loads no
+ * model, and a reused engine transcribes exactly as a fresh one does. */
+static void test_engine_reused_between_jobs(void **state)
+{
+    fixture *f = *state;
+    char a[STORE_ID_LEN + 1], b[STORE_ID_LEN + 1];
+    add_job(f, CLIP_0870, a);
+    worker_params p = params_for(f, 1);
+    start_pool(f, &p);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, a, STORE_STATUS_COMPLETED, 30) >= 0);
+    add_job(f, CLIP_0870, b);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, b, STORE_STATUS_COMPLETED, 30) >= 0);
+    assert_int_equal(atomic_load(&f->models_loaded), 1);
+
+    store_job *ja = get_job(f, a), *jb = get_job(f, b);
+    transcript *ta = NULL, *tb = NULL;
+    assert_int_equal(format_parse_json(ja->result_text, strlen(ja->result_text), &ta, NULL,
+                                       f->err, sizeof f->err),
+                     FORMAT_OK);
+    assert_int_equal(format_parse_json(jb->result_text, strlen(jb->result_text), &tb, NULL,
+                                       f->err, sizeof f->err),
+                     FORMAT_OK);
+    assert_true(ta->n_segments > 0);
+    assert_int_equal(ta->n_segments, tb->n_segments);
+    for (size_t i = 0; i < ta->n_segments; i++) {
+        assert_string_equal(ta->segments[i].text, tb->segments[i].text);
+        assert_true(ta->segments[i].start == tb->segments[i].start);
+        assert_true(ta->segments[i].end == tb->segments[i].end);
+    }
+    transcript_free(ta);
+    transcript_free(tb);
+    store_job_free(ja);
+    store_job_free(jb);
 }
 
 /* ---- 2. bad audio fails the job, not the pool ----------------------------------- */
@@ -911,6 +952,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejects_bad_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_unknown_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_jobs_complete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_reused_between_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_audio_is_job_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_then_cancel, setup, teardown),
