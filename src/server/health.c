@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "asr/asr.h"
-#include "server/fields.h"
 #include "server/internal.h"
 
 static json_t *string_list(const char *const *list)
