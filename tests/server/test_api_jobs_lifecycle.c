@@ -224,6 +224,7 @@ static void test_delete(th_server *s, const char *long_audio)
     while (th_now() - t0 < 2.0 && (busy = busy_workers(s)) != 0)
         th_sleep(0.05);
     TH_CHECK(busy == 0, "the engine stops: /health worker.busy is 0 within 2 s (got %d)", busy);
+    th_note("the worker was free %.2f s after the DELETE was answered", took + th_now() - t0);
 
     /* the worker is free: a short job goes through at once */
     char *next = th_submit(s, th_clip("0880"), "next.wav", NULL);
