@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "transcript/transcript.h"
+#include "util/util.h"
 
 typedef enum {
     DIARIZE_OK = 0,
@@ -48,5 +49,12 @@ typedef struct {
  * equal distance) go to the earlier turn. */
 int diarize_align(const transcript *t, const diarize_turn *turns, size_t n_turns,
                   transcript **out, int *speaker_count, char *err, size_t errlen);
+
+/* Appends turns to out as RTTM "SPEAKER" lines, sorted by start, with
+ * speakers named speaker1, speaker2 ... in order of first appearance and
+ * file_id (whitespace replaced by '_'; NULL/"" = "audio") as the file.
+ * Times have millisecond precision. On failure out is left as it was. */
+int diarize_rttm_render(const diarize_turn *turns, size_t n, const char *file_id,
+                        util_buf *out, char *err, size_t errlen);
 
 #endif
