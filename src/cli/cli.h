@@ -22,6 +22,7 @@
 int cli_cmd_transcribe(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
 int cli_cmd_wer(int argc, char **argv);
+int cli_cmd_der(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
 
 /* Builds the configuration every command starts from: defaults < config

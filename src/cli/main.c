@@ -17,6 +17,7 @@ static void usage(FILE *f)
         "  serve [options]               run the HTTP API with a job queue and workers\n"
         "  config show|path              show the effective configuration or its file path\n"
         "  wer REFERENCE HYPOTHESIS      word error rate of a transcript against a reference\n"
+        "  der REFERENCE HYPOTHESIS      diarization error rate of RTTM speaker turns\n"
         "\n"
         "Options:\n"
         "  -h, --help      show this help (COMMAND --help for a command's options)\n"
@@ -34,6 +35,7 @@ static const command commands[] = {
     {"transcribe", cli_cmd_transcribe},
     {"config", cli_cmd_config},
     {"wer", cli_cmd_wer},
+    {"der", cli_cmd_der},
     {"serve", cli_cmd_serve},
 };
 
@@ -56,7 +58,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    cli_error("unknown command '%s' (expected transcribe, serve, config or wer; see 'cesar --help')",
+    cli_error("unknown command '%s' (expected transcribe, serve, config, wer or der; see "
+              "'cesar --help')",
               name);
     return CLI_EXIT_USAGE;
 }

@@ -31,6 +31,10 @@ const char *eval_strerror(int code)
         return "out of memory";
     case EVAL_ERR_INVALID:
         return "invalid argument";
+    case EVAL_ERR_IO:
+        return "cannot read file";
+    case EVAL_ERR_PARSE:
+        return "malformed input";
     default:
         return "unknown error";
     }
