@@ -40,9 +40,10 @@ int diarize_rttm_render(const diarize_turn *turns, size_t n, const char *file_id
         rc = UTIL_ERR_NOMEM;
         goto cleanup;
     }
-    if (n)
+    if (n) { /* memcpy and qsort take no NULL, even for zero items */
         memcpy(sorted, turns, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, by_start);
+        qsort(sorted, n, sizeof *sorted, by_start);
+    }
     for (size_t i = 0; rc == UTIL_OK && i < n; i++) {
         /* speakers numbered by first appearance, as in transcripts */
         size_t k = 0;
