@@ -48,7 +48,6 @@ struct server__upload {
     char audio_path[4096];
     long long bytes;
     bool file_seen;
-    bool file_twice;
     char *filename;
     struct MHD_PostProcessor *pp;
     server__form form;
@@ -99,14 +98,12 @@ static bool write_all(int fd, const char *data, size_t n)
 static void file_chunk(server__upload *u, const char *filename, const char *data, uint64_t off,
                        size_t size)
 {
-    if (off == 0 && u->file_seen && (size > 0 || u->bytes > 0) && !u->file_twice) {
-        /* A second part named file: the first one is complete. */
-        if (u->bytes > 0 || size > 0) {
-            u->file_twice = true;
-            fail(u, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_field", "file",
-                 "field 'file' was given more than once; send one file per job");
-            return;
-        }
+    /* Offset 0 again means a second part named file (an empty first part
+     * may be announced with no data, so only data makes it a second one). */
+    if (off == 0 && u->file_seen && (size > 0 || u->bytes > 0)) {
+        fail(u, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_field", "file",
+             "field 'file' was given more than once; send one file per job");
+        return;
     }
     if (!u->file_seen) {
         u->file_seen = true;

@@ -200,6 +200,23 @@ static void test_bodies(th_server *s)
              th_describe(r));
     th_response_free(r);
 
+    /* two parts named file, or a field given twice: 422 naming the field */
+    const char *two_files = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
+                            "filename=\"a.wav\"\r\n\r\nRIFFaaaa\r\n"
+                            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
+                            "filename=\"b.wav\"\r\n\r\nRIFFbbbb\r\n--XyZ--\r\n";
+    r = post_raw(s, "/transcribe", "multipart/form-data; boundary=XyZ", two_files,
+                 strlen(two_files));
+    th_expect_error(r, 422, "invalid_field", "file", "two parts named file");
+    th_response_free(r);
+    const char *model_twice = "--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n"
+                              "en-us\r\n--XyZ\r\nContent-Disposition: form-data; "
+                              "name=\"model\"\r\n\r\nen-us\r\n--XyZ--\r\n";
+    r = post_raw(s, "/transcribe", "multipart/form-data; boundary=XyZ", model_twice,
+                 strlen(model_twice));
+    th_expect_error(r, 422, "invalid_field", "model", "model given twice");
+    th_response_free(r);
+
     /* a file part cut off: real audio, but the closing boundary never comes */
     size_t got;
     char *audio = read_head(th_clip("0870"), 32768, &got);
