@@ -16,15 +16,15 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Times are written as whole milliseconds rounded the way the subtitle
- * clocks round them (llround of v * 1000), not by printf's rounding of the
- * binary value: the server re-renders SRT and VTT from this JSON, and both
- * roundings must land on the same millisecond (0.0045 is 5 ms in both). */
+/* Times are written as whole milliseconds rounded by format__to_millis, the
+ * subtitle clocks' own rounding, not by printf's rounding of the binary
+ * value: the server re-renders SRT and VTT from this JSON, and both must
+ * land on the same millisecond (0.0045 is 5 ms in both). */
 static bool put_millis(char *text, size_t n, double v)
 {
     if (fabs(v) >= 1e12)
         return false;
-    long long ms = llround(v * 1000.0);
+    long long ms = v < 0 ? -format__to_millis(-v) : format__to_millis(v);
     long long whole = ms < 0 ? -ms : ms;
     snprintf(text, n, "%s%lld.%03lld", ms < 0 ? "-" : "", whole / 1000, whole % 1000);
     return true;

@@ -22,7 +22,7 @@ static size_t slot_of(const char *id)
 
 static bool cacheable(const store_job *j)
 {
-    return j->id && j->updated_at && strlen(j->updated_at) < sizeof(((server__cache_entry *)0)->updated_at) &&
+    return j->id && j->updated_at && strlen(j->updated_at) < SERVER__CACHE_TS_MAX &&
            (j->status == STORE_STATUS_COMPLETED || j->status == STORE_STATUS_PARTIAL ||
             j->status == STORE_STATUS_ERROR || j->status == STORE_STATUS_CANCELLED);
 }

@@ -254,17 +254,11 @@ static void free_stream(void *cls)
 
 enum MHD_Result server__handle_events(server *s, struct MHD_Connection *c, server__request *r)
 {
-    if (!store_is_job_id(r->id))
-        return server__send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
-                                  "no job '%s' (job ids are lower-case UUIDs)", r->id);
-    store_job *j = NULL;
-    char err[512];
-    int rc = store_get_job(server__db(s), r->id, &j, err, sizeof err);
-    store_job_free(j);
-    if (rc != STORE_OK)
-        return rc == STORE_ERR_NOT_FOUND
-                   ? server__send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no job %s", r->id)
-                   : server__send_store_error(c, rc, err);
+    enum MHD_Result res = MHD_NO;
+    store_job *j = server__load_job(s, c, r, &res);
+    if (!j)
+        return res;
+    store_job_free(j); /* the stream reads the row itself, from its first event */
     server__stream *st = calloc(1, sizeof *st);
     if (!st)
         return MHD_NO;
@@ -286,7 +280,7 @@ enum MHD_Result server__handle_events(server *s, struct MHD_Connection *c, serve
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-    enum MHD_Result res = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    res = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return res;
 }

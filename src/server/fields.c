@@ -1,5 +1,6 @@
 /* fields: collecting and checking the job options of a submission. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,12 +94,30 @@ static const char *given(const server__form *f, int i)
     return f->seen[i] ? f->value[i] : NULL;
 }
 
-static int bad(char *field, size_t field_n, int i, char *why, size_t n, const char *fmt,
-               const char *a, const char *b)
+/* Names field i as the culprit and writes the message; returns 1. */
+static int reject(char *field, size_t field_n, int i, char *why, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static int reject(char *field, size_t field_n, int i, char *why, size_t n, const char *fmt, ...)
 {
     snprintf(field, field_n, "%s", names[i]);
-    snprintf(why, n, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, n, fmt, ap);
+    va_end(ap);
     return 1;
+}
+
+/* "<field> '<v>' is <problem>; allowed: a, b or c[ (engine E)]". */
+static int reject_unlisted(char *field, size_t field_n, int i, char *why, size_t n,
+                           const char *v, const char *problem, const char *const *list,
+                           const char *extra, const char *engine)
+{
+    char allowed[512];
+    join_names(list, extra, allowed, sizeof allowed);
+    return reject(field, field_n, i, why, n, "%s '%s' is %s; allowed: %s%s%s%s", names[i], v,
+                  problem, allowed, engine ? " (engine " : "", engine ? engine : "",
+                  engine ? ")" : "");
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -138,12 +157,9 @@ static int resolve_engine(const server *s, const server__form *f, server__job_fi
         out->engine = fallback;
         return 0;
     }
-    if (!asr_engine_known(v)) {
-        char allowed[256];
-        join_names(asr_engine_names(), "auto", allowed, sizeof allowed);
-        return bad(field, fn, SERVER__F_ENGINE, why, n,
-                   "engine '%s' is not available; allowed: %s", v, allowed);
-    }
+    if (!asr_engine_known(v))
+        return reject_unlisted(field, fn, SERVER__F_ENGINE, why, n, v, "not available",
+                               asr_engine_names(), "auto", NULL);
     out->engine = v;
     return 0;
 }
@@ -158,14 +174,9 @@ static int resolve_model(const server *s, const server__form *f, server__job_fie
         out->model = own_engine && s->model ? s->model : asr_engine_default_model(out->engine);
         return 0;
     }
-    if (!in_list(models, v)) {
-        char allowed[512];
-        join_names(models, NULL, allowed, sizeof allowed);
-        char text[600];
-        snprintf(text, sizeof text, "%s (engine %s)", allowed, out->engine);
-        return bad(field, fn, SERVER__F_MODEL, why, n, "model '%s' is not available; allowed: %s",
-                   v, text);
-    }
+    if (!in_list(models, v))
+        return reject_unlisted(field, fn, SERVER__F_MODEL, why, n, v, "not available", models,
+                               NULL, out->engine);
     out->model = v;
     return 0;
 }
@@ -179,13 +190,9 @@ static int resolve_language(const server *s, const server__form *f, server__job_
         return 0;
     }
     const char *const *langs = asr_engine_languages(out->engine);
-    if (strcmp(v, "auto") != 0 && !in_list(langs, v)) {
-        char allowed[512], text[600];
-        join_names(langs, "auto", allowed, sizeof allowed);
-        snprintf(text, sizeof text, "%s (engine %s)", allowed, out->engine);
-        return bad(field, fn, SERVER__F_LANGUAGE, why, n,
-                   "language '%s' is not supported; allowed: %s", v, text);
-    }
+    if (strcmp(v, "auto") != 0 && !in_list(langs, v))
+        return reject_unlisted(field, fn, SERVER__F_LANGUAGE, why, n, v, "not supported", langs,
+                               "auto", out->engine);
     out->language = v;
     return 0;
 }
@@ -196,8 +203,8 @@ static int resolve_format(const server *s, const server__form *f, server__job_fi
     static const char *const formats[] = {"txt", "md", "srt", "vtt", "json", NULL};
     const char *v = given(f, SERVER__F_FORMAT);
     if (v && !in_list(formats, v))
-        return bad(field, fn, SERVER__F_FORMAT, why, n, "format '%s' is not known; allowed: %s",
-                   v, "txt, md, srt, vtt or json");
+        return reject_unlisted(field, fn, SERVER__F_FORMAT, why, n, v, "not known", formats,
+                               NULL, NULL);
     out->format = v ? v : s->format;
     return 0;
 }
@@ -208,26 +215,26 @@ static int resolve_speakers(const server *s, const server__form *f, server__job_
     const char *v = given(f, SERVER__F_DIARIZE);
     out->diarize = s->diarize && server__diarization_available();
     if (v && !parse_bool(v, &out->diarize))
-        return bad(field, fn, SERVER__F_DIARIZE, why, n,
-                   "diarize must be true or false (also 1/0, yes/no, on/off), got '%s'%s", v, "");
+        return reject(field, fn, SERVER__F_DIARIZE, why, n,
+                      "diarize must be true or false (also 1/0, yes/no, on/off), got '%s'", v);
     const char *lo = given(f, SERVER__F_MIN_SPEAKERS), *hi = given(f, SERVER__F_MAX_SPEAKERS);
     out->min_speakers = 0;
     out->max_speakers = 0;
     if (lo && !parse_speakers(lo, &out->min_speakers))
-        return bad(field, fn, SERVER__F_MIN_SPEAKERS, why, n,
-                   "min_speakers must be an integer from 1 to 32, got '%s'%s", lo, "");
+        return reject(field, fn, SERVER__F_MIN_SPEAKERS, why, n,
+                      "min_speakers must be an integer from 1 to %d, got '%s'",
+                      MAX_SPEAKERS_ALLOWED, lo);
     if (hi && !parse_speakers(hi, &out->max_speakers))
-        return bad(field, fn, SERVER__F_MAX_SPEAKERS, why, n,
-                   "max_speakers must be an integer from 1 to 32, got '%s'%s", hi, "");
+        return reject(field, fn, SERVER__F_MAX_SPEAKERS, why, n,
+                      "max_speakers must be an integer from 1 to %d, got '%s'",
+                      MAX_SPEAKERS_ALLOWED, hi);
     int min_eff = out->min_speakers ? out->min_speakers : s->min_speakers;
     int max_eff = out->max_speakers ? out->max_speakers : s->max_speakers;
-    if (min_eff > 0 && max_eff > 0 && min_eff > max_eff) {
-        char a[32], b[64];
-        snprintf(a, sizeof a, "%d", min_eff);
-        snprintf(b, sizeof b, "%d%s", max_eff, out->max_speakers ? "" : " (server default)");
-        return bad(field, fn, lo ? SERVER__F_MIN_SPEAKERS : SERVER__F_MAX_SPEAKERS, why, n,
-                   "min_speakers (%s) must not be greater than max_speakers (%s)", a, b);
-    }
+    if (min_eff > 0 && max_eff > 0 && min_eff > max_eff)
+        return reject(field, fn, lo ? SERVER__F_MIN_SPEAKERS : SERVER__F_MAX_SPEAKERS, why, n,
+                      "min_speakers (%d%s) must not be greater than max_speakers (%d%s)",
+                      min_eff, out->min_speakers ? "" : " (server default)", max_eff,
+                      out->max_speakers ? "" : " (server default)");
     return 0;
 }
 

@@ -31,6 +31,30 @@ static json_t *asr_engines(void)
     return a;
 }
 
+/* Whether an engine's model files are present changes only when someone
+ * installs or removes them, so the answer is kept for a few seconds rather
+ * than checked on disk for every probe of a busy load balancer. Returns a
+ * copy the caller owns. */
+#define ENGINES_FRESH_SECONDS 5.0
+
+static json_t *engines_snapshot(server *s)
+{
+    double now = util_now_seconds();
+    pthread_mutex_lock(&s->engines_lock);
+    if (!s->engines || now - s->engines_at > ENGINES_FRESH_SECONDS) {
+        json_t *fresh = json_pack("{s:o, s:o}", "asr", asr_engines(), "diarization",
+                                  json_array());
+        if (fresh) {
+            json_decref(s->engines);
+            s->engines = fresh;
+            s->engines_at = now;
+        }
+    }
+    json_t *copy = s->engines ? json_deep_copy(s->engines) : NULL;
+    pthread_mutex_unlock(&s->engines_lock);
+    return copy ? copy : json_object();
+}
+
 enum MHD_Result server__handle_health(server *s, struct MHD_Connection *c, server__request *r)
 {
     (void)r;
@@ -46,7 +70,7 @@ enum MHD_Result server__handle_health(server *s, struct MHD_Connection *c, serve
                                (json_int_t)(store_ok ? counts[STORE_STATUS_QUEUED] : 0),
                                "processing",
                                (json_int_t)(store_ok ? counts[STORE_STATUS_PROCESSING] : 0));
-    json_t *engines = json_pack("{s:o, s:o}", "asr", asr_engines(), "diarization", json_array());
+    json_t *engines = engines_snapshot(s);
     json_t *youtube = json_pack("{s:b, s:s, s:n, s:n}", "available", 0, "message",
                                 "URL and YouTube input are not available in this version",
                                 "ytdlp_version", "ffmpeg");

@@ -40,10 +40,11 @@ typedef struct {
 } server__hub;
 
 #define SERVER__CACHE_SLOTS 256
+#define SERVER__CACHE_TS_MAX 40 /* room for updated_at ("2026-11-26T01:25:19.123Z") */
 
 typedef struct {
     char id[STORE_ID_LEN + 1];
-    char updated_at[40];
+    char updated_at[SERVER__CACHE_TS_MAX];
     store_status status;
     char *body; /* NULL = empty slot */
     size_t len;
@@ -78,6 +79,9 @@ struct server {
     server__hub hub;
     pthread_mutex_t log_lock;
     pthread_mutex_t cache_lock; /* guards cache */
+    pthread_mutex_t engines_lock; /* guards engines, engines_at */
+    json_t *engines;              /* GET /health's engine facts, rebuilt when stale */
+    double engines_at;
     server__cache_entry cache[SERVER__CACHE_SLOTS];
 };
 
@@ -155,6 +159,13 @@ bool server__authorized(const server *s, struct MHD_Connection *c);
 /* with_result: include result_text (the transcript as plain text). */
 json_t *server__job_json(const store_job *j, bool with_result);
 
+/* ---- jobs (jobs.c) ---- */
+/* Reads the job named in the path ({id}). On failure (not an id, no such
+ * job, store error) the error answer is queued, *res holds its result and
+ * NULL is returned. Caller owns the job. */
+store_job *server__load_job(server *s, struct MHD_Connection *c, const server__request *r,
+                            enum MHD_Result *res);
+
 /* ---- transcripts (result.c) ---- */
 /* Renders the job's stored transcript (result_text, JSON) as kind into out.
  * FORMAT_* error with a message when it cannot be read back. */
@@ -191,11 +202,13 @@ enum MHD_Result server__handle_delete(server *s, struct MHD_Connection *c, serve
 enum MHD_Result server__handle_openapi(server *s, struct MHD_Connection *c, server__request *r);
 enum MHD_Result server__handle_docs(server *s, struct MHD_Connection *c, server__request *r);
 
-/* ---- uploads (upload.c): the streaming part of POST /transcribe ---- */
-/* Feeds one chunk of body (or the end, when size == 0 and final). Returns
- * MHD_YES to continue, MHD_NO to drop the connection. */
-enum MHD_Result server__upload_feed(server *s, struct MHD_Connection *c, server__request *r,
-                                    const char *data, size_t *size);
+/* ---- uploads (upload.c): POST /transcribe in three steps ---- */
+/* On the request's headers: checks them and prepares r->upload, or queues
+ * the error answer. */
+enum MHD_Result server__upload_begin(server *s, struct MHD_Connection *c, server__request *r);
+/* Each chunk of body. MHD_YES to continue, MHD_NO to drop the connection. */
+enum MHD_Result server__upload_feed(server__upload *u, const char *data, size_t *size);
+/* The end of the body is the route's handler, server__handle_upload. */
 void server__upload_free(server *s, server__upload *u); /* removes uncommitted files */
 
 /* ---- event hub (events.c) ---- */

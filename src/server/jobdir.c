@@ -5,7 +5,6 @@
  * answering 202, so no client was told the job exists). */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,16 +15,6 @@
 void server__job_dir(const server *s, const char *id, char *buf, size_t n)
 {
     snprintf(buf, n, "%s/%s", s->jobs_dir, id);
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
 }
 
 int server__job_dir_create(const server *s, const char *id, char *err, size_t errlen)
@@ -39,7 +28,7 @@ int server__job_dir_create(const server *s, const char *id, char *err, size_t er
     if (mkdir(dir, 0700) != 0)
         return util_errf(err, errlen, SERVER_ERR_IO, "cannot create %s: %s", dir,
                          strerror(errno));
-    if (fsync_dir(s->jobs_dir) != 0)
+    if (util_fsync_dir(s->jobs_dir) != 0)
         return util_errf(err, errlen, SERVER_ERR_IO, "cannot sync %s: %s", s->jobs_dir,
                          strerror(errno));
     return SERVER_OK;

@@ -7,10 +7,8 @@
 
 #include "server/internal.h"
 
-/* Reads the job named in the path; on failure the error response is queued
- * and *res holds its result. */
-static store_job *load_job(server *s, struct MHD_Connection *c, const server__request *r,
-                           enum MHD_Result *res)
+store_job *server__load_job(server *s, struct MHD_Connection *c, const server__request *r,
+                            enum MHD_Result *res)
 {
     if (!store_is_job_id(r->id)) {
         *res = server__send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
@@ -34,7 +32,7 @@ static store_job *load_job(server *s, struct MHD_Connection *c, const server__re
 enum MHD_Result server__handle_get(server *s, struct MHD_Connection *c, server__request *r)
 {
     enum MHD_Result res = MHD_NO;
-    store_job *j = load_job(s, c, r, &res);
+    store_job *j = server__load_job(s, c, r, &res);
     if (!j)
         return res;
     size_t len = 0;
@@ -112,7 +110,7 @@ enum MHD_Result server__handle_list(server *s, struct MHD_Connection *c, server_
 enum MHD_Result server__handle_retry(server *s, struct MHD_Connection *c, server__request *r)
 {
     enum MHD_Result res = MHD_NO;
-    store_job *j = load_job(s, c, r, &res);
+    store_job *j = server__load_job(s, c, r, &res);
     if (!j)
         return res;
     if (j->status != STORE_STATUS_ERROR && j->status != STORE_STATUS_PARTIAL) {
@@ -176,7 +174,7 @@ enum MHD_Result server__handle_delete(server *s, struct MHD_Connection *c, serve
         return server__send_field_error(c, "purge", "purge must be true or false, got '%s'",
                                         query(c, "purge"));
     enum MHD_Result res = MHD_NO;
-    store_job *j = load_job(s, c, r, &res);
+    store_job *j = server__load_job(s, c, r, &res);
     if (!j)
         return res;
     store_status st = j->status;

@@ -49,11 +49,12 @@ enum MHD_Result server__send_empty(struct MHD_Connection *c, unsigned status)
 static enum MHD_Result send_json_header(struct MHD_Connection *c, unsigned status, json_t *body,
                                         const char *header, const char *value)
 {
+    static const char no_memory[] =
+        "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (!text)
-        return queue(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
-                     "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}", 57,
-                     MHD_RESPMEM_PERSISTENT, NULL, NULL);
+        return queue(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json", no_memory,
+                     sizeof no_memory - 1, MHD_RESPMEM_PERSISTENT, NULL, NULL);
     return queue(c, status, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE, header,
                  value);
 }

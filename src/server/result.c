@@ -68,15 +68,10 @@ enum MHD_Result server__handle_result(server *s, struct MHD_Connection *c, serve
                                         "format '%s' is not known; allowed: txt, md, srt, vtt "
                                         "or json",
                                         fmt);
-    if (!store_is_job_id(r->id))
-        return server__send_error(c, MHD_HTTP_NOT_FOUND, "not_found",
-                                  "no job '%s' (job ids are lower-case UUIDs)", r->id);
-    store_job *j = NULL;
-    char err[1024];
-    int rc = store_get_job(server__db(s), r->id, &j, err, sizeof err);
-    if (rc != STORE_OK)
-        return server__send_store_error(c, rc, err);
-    enum MHD_Result res;
+    enum MHD_Result res = MHD_NO;
+    store_job *j = server__load_job(s, c, r, &res);
+    if (!j)
+        return res;
     if ((j->status != STORE_STATUS_COMPLETED && j->status != STORE_STATUS_PARTIAL) ||
         !j->result_text) {
         res = not_ready(c, j);
@@ -86,15 +81,19 @@ enum MHD_Result server__handle_result(server *s, struct MHD_Connection *c, serve
     if (!fmt && j->format && !parse_format(j->format, &kind))
         kind = FORMAT_TXT;
     util_buf out = UTIL_BUF_INIT(4 * STORE_MAX_RESULT_TEXT);
-    rc = server__render_transcript(j, kind, &out, err, sizeof err);
+    char err[1024];
+    int rc = server__render_transcript(j, kind, &out, err, sizeof err);
     if (rc != FORMAT_OK) {
         server__log(s, SERVER_LOG_ERROR, "job %s: stored transcript unreadable: %s", j->id, err);
         res = server__send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
                                  "the stored transcript of job %s cannot be read: %s", j->id,
                                  err);
     } else {
-        res = server__send_bytes(c, MHD_HTTP_OK, content_type(kind), out.data ? out.data : "",
-                                 out.len);
+        size_t len = out.len;
+        char *text = util_buf_take(&out); /* handed to the response, not copied */
+        res = text ? server__send_owned(c, MHD_HTTP_OK, content_type(kind), text, len)
+                   : server__send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                        "out of memory");
     }
     util_buf_free(&out);
     store_job_free(j);

@@ -125,10 +125,12 @@ int server_new(server **out, const server_params *p, char *err, size_t errlen)
         return util_errf(err, errlen, SERVER_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&s->log_lock, NULL);
     pthread_mutex_init(&s->cache_lock, NULL);
+    pthread_mutex_init(&s->engines_lock, NULL);
     int rc = server__hub_init(&s->hub);
     if (rc != 0) {
         pthread_mutex_destroy(&s->log_lock);
         pthread_mutex_destroy(&s->cache_lock);
+        pthread_mutex_destroy(&s->engines_lock);
         free(s);
         return util_errf(err, errlen, SERVER_ERR_NOMEM, "out of memory");
     }
@@ -223,12 +225,12 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         if (r->route < 0 || res != MHD_YES)
             return res;
         if (r->kind == SERVER__REQ_UPLOAD)
-            return server__upload_feed(s, c, r, NULL, upload_data_size);
+            return server__upload_begin(s, c, r);
         return MHD_YES;
     }
-    if (r->kind == SERVER__REQ_UPLOAD)
-        return server__upload_feed(s, c, r, upload_data, upload_data_size);
     if (*upload_data_size != 0) {
+        if (r->kind == SERVER__REQ_UPLOAD)
+            return server__upload_feed(r->upload, upload_data, upload_data_size);
         if (r->kind == SERVER__REQ_JSON)
             return collect_json_body(r, upload_data, upload_data_size);
         *upload_data_size = 0; /* a body on a route that takes none is ignored */
@@ -359,6 +361,8 @@ void server_free(server *s)
     free(s->language);
     free(s->format);
     server__cache_clear(s);
+    json_decref(s->engines);
+    pthread_mutex_destroy(&s->engines_lock);
     pthread_mutex_destroy(&s->cache_lock);
     pthread_mutex_destroy(&s->log_lock);
     free(s);

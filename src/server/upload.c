@@ -44,6 +44,7 @@ struct server__upload {
     bool dir_created;
     bool committed;
     int fd;
+    char dir[3800]; /* DATA/jobs/ID */
     char part_path[4096];
     char audio_path[4096];
     long long bytes;
@@ -186,7 +187,7 @@ static long long content_length(struct MHD_Connection *c)
     return errno == 0 && end != v && *end == '\0' && n >= 0 ? n : -1;
 }
 
-static enum MHD_Result begin(server *s, struct MHD_Connection *c, server__request *r)
+enum MHD_Result server__upload_begin(server *s, struct MHD_Connection *c, server__request *r)
 {
     if (!is_multipart(c))
         return server__send_error(c, MHD_HTTP_BAD_REQUEST, "malformed_request",
@@ -226,10 +227,9 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, server__reques
                                   "the server cannot store uploads: %s", err);
     }
     u->dir_created = true;
-    char dir[3800];
-    server__job_dir(s, u->id, dir, sizeof dir);
-    snprintf(u->part_path, sizeof u->part_path, "%s/upload.part", dir);
-    snprintf(u->audio_path, sizeof u->audio_path, "%s/audio", dir);
+    server__job_dir(s, u->id, u->dir, sizeof u->dir);
+    snprintf(u->part_path, sizeof u->part_path, "%s/upload.part", u->dir);
+    snprintf(u->audio_path, sizeof u->audio_path, "%s/audio", u->dir);
     u->pp = MHD_create_post_processor(c, 64 * 1024, iterate, u);
     if (!u->pp)
         return server__send_error(c, MHD_HTTP_BAD_REQUEST, "malformed_request",
@@ -237,7 +237,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, server__reques
     return MHD_YES;
 }
 
-static enum MHD_Result feed(server__upload *u, const char *data, size_t *size)
+enum MHD_Result server__upload_feed(server__upload *u, const char *data, size_t *size)
 {
     if (u->status) {
         u->discarded += (long long)*size;
@@ -249,18 +249,6 @@ static enum MHD_Result feed(server__upload *u, const char *data, size_t *size)
              "the multipart/form-data body is malformed");
     *size = 0;
     return MHD_YES;
-}
-
-static int sync_dir(const char *path)
-{
-    char dir[4096];
-    util_path_dirname(path, dir, sizeof dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
 }
 
 /* Makes the received file durable under its final name. */
@@ -277,7 +265,7 @@ static bool persist(server__upload *u)
         rc = -1;
         e = errno;
     }
-    if (rc == 0 && sync_dir(u->audio_path) != 0) {
+    if (rc == 0 && util_fsync_dir(u->dir) != 0) {
         rc = -1;
         e = errno;
     }
@@ -390,8 +378,9 @@ static enum MHD_Result commit(server *s, struct MHD_Connection *c, server__uploa
     return res;
 }
 
-static enum MHD_Result finish(server *s, struct MHD_Connection *c, server__upload *u)
+enum MHD_Result server__handle_upload(server *s, struct MHD_Connection *c, server__request *r)
 {
+    server__upload *u = r->upload; /* set by server__upload_begin, or it answered */
     if (u->pp) {
         enum MHD_Result done = MHD_destroy_post_processor(u->pp);
         u->pp = NULL;
@@ -404,16 +393,6 @@ static enum MHD_Result finish(server *s, struct MHD_Connection *c, server__uploa
     if (!u->status && persist(u) && probe(u))
         return commit(s, c, u, &f);
     return send_failure(c, u);
-}
-
-enum MHD_Result server__upload_feed(server *s, struct MHD_Connection *c, server__request *r,
-                                    const char *data, size_t *size)
-{
-    if (!r->upload)
-        return begin(s, c, r);
-    if (*size != 0)
-        return feed(r->upload, data, size);
-    return finish(s, c, r->upload);
 }
 
 void server__upload_free(server *s, server__upload *u)
@@ -433,12 +412,3 @@ void server__upload_free(server *s, server__upload *u)
     free(u);
 }
 
-enum MHD_Result server__handle_upload(server *s, struct MHD_Connection *c, server__request *r)
-{
-    /* Everything happens in server__upload_feed; reached only if the body
-     * ended before the upload began, which begin() already answered. */
-    (void)s;
-    (void)r;
-    return server__send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
-                              "upload not started");
-}

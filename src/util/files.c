@@ -103,17 +103,25 @@ int util_write_file_atomic(const char *path, const void *data, size_t len,
         rc = util_errf(err, errlen, UTIL_ERR_IO, "cannot replace '%s': %s", path, strerror(errno));
         goto cleanup;
     }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    util_fsync_dir(dir); /* best effort: the file itself is already synced */
     return UTIL_OK;
 
 cleanup:
     if (fd >= 0)
         close(fd);
     unlink(tmp);
+    return rc;
+}
+
+int util_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
     return rc;
 }
 

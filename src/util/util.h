@@ -96,6 +96,10 @@ int util_write_file_atomic(const char *path, const void *data, size_t len,
 /* True when both paths exist and name the same file (same device and inode). */
 bool util_same_file(const char *a, const char *b);
 
+/* fsync()s the directory dir, so that entries created or renamed in it
+ * survive a crash. Returns 0, or -1 with errno set. */
+int util_fsync_dir(const char *dir);
+
 /* Directory part of path into dir (capacity n): "." for a bare file name. */
 void util_path_dirname(const char *path, char *dir, size_t n);
 
