@@ -9,16 +9,6 @@
 #include "diarize/diarize.h"
 #include "util/util.h"
 
-const char *diarize_strerror(int code)
-{
-    switch (code) {
-    case DIARIZE_OK: return "success";
-    case DIARIZE_ERR_INVALID: return "invalid argument";
-    case DIARIZE_ERR_NOMEM: return "out of memory";
-    default: return "unknown error";
-    }
-}
-
 static int check_turns(const diarize_turn *turns, size_t n, char *err, size_t errlen)
 {
     if (n > 0 && !turns)

@@ -1,7 +1,11 @@
-/* diarize: who spoke when. This header holds what every diarization engine
- * produces — speaker turns — and how turns are laid onto a transcript
- * (alignment). The engines themselves (a built-in one, a pyannote-compatible
- * one) come behind an interface shaped like asr.h.
+/* diarize: who spoke when. This header holds the diarization engine
+ * interface (shaped like asr.h: an opaque handle, parameters with defaults,
+ * a pull source of 16 kHz mono audio, progress and cancel), what every
+ * engine produces — speaker turns — and how turns are laid onto a
+ * transcript (alignment) or written as RTTM.
+ *
+ * Engines: "builtin" (needs no download: energy VAD, MFCC, BIC clustering,
+ * GMM resegmentation). An engine handle is used by one thread at a time.
  *
  * Speaker indices in turns are the engine's own labels (0, 1, 2 ...; any
  * non-negative int). Alignment renumbers them in order of first appearance
@@ -13,6 +17,8 @@
 #ifndef CESAR_DIARIZE_H
 #define CESAR_DIARIZE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "transcript/transcript.h"
@@ -22,6 +28,10 @@ typedef enum {
     DIARIZE_OK = 0,
     DIARIZE_ERR_INVALID, /* bad argument: a turn with end < start, a negative speaker... */
     DIARIZE_ERR_NOMEM,
+    DIARIZE_ERR_UNKNOWN_ENGINE, /* engine name not compiled in */
+    DIARIZE_ERR_AUDIO,          /* the audio source reported an error */
+    DIARIZE_ERR_FAILED,         /* the engine failed (message says why) */
+    DIARIZE_ERR_CANCELLED,      /* the cancel flag was raised */
 } diarize_err;
 
 const char *diarize_strerror(int code);
@@ -31,6 +41,96 @@ typedef struct {
     double start, end; /* seconds, source time (as transcript times) */
     int speaker;       /* >= 0, the engine's label */
 } diarize_turn;
+
+/* ---- engines ------------------------------------------------------------ */
+
+/* Most speakers any count parameter may name. */
+#define DIARIZE_MAX_SPEAKERS 32
+
+/* fraction 0..1 of the whole diarization run (reading audio counts for the
+ * first part, clustering for the rest). Called on the running thread. */
+typedef void (*diarize_progress_cb)(double fraction, void *user_data);
+
+typedef struct {
+    const char *engine;  /* "builtin" (default); NULL/"" = default */
+    /* Speaker count constraints. 0 = unset. num_speakers, when set, fixes
+     * the count exactly and overrides min/max. Otherwise the engine chooses
+     * a count in [min_speakers or 1, max_speakers or 8]. Each set value must
+     * be 1..DIARIZE_MAX_SPEAKERS and min <= max. */
+    int min_speakers;
+    int max_speakers;
+    int num_speakers;
+    int n_threads;       /* <= 0: engine default */
+    diarize_progress_cb progress;
+    void *progress_user_data;
+    /* Polled often; when non-zero the run returns DIARIZE_ERR_CANCELLED
+     * within about a second. Borrowed; may be NULL. */
+    const atomic_int *cancel;
+} diarize_params;
+
+diarize_params diarize_default_params(void);
+
+/* Checks p's speaker counts (and engine name) without opening anything;
+ * the message names the parameter and the allowed range. */
+int diarize_check_params(const diarize_params *p, char *err, size_t errlen);
+
+/* The audio the engine pulls: 16 kHz mono float, same contract as
+ * asr_read_fn (return 0 and *n_read = 0 at the end; non-zero = error
+ * described in err). */
+typedef int (*diarize_read_fn)(void *user_data, float *buf, size_t max, size_t *n_read,
+                               char *err, size_t errlen);
+
+typedef struct {
+    diarize_read_fn read;
+    void *user_data;
+    double total_seconds; /* expected length, <= 0 when unknown (progress) */
+    double time_offset;   /* added to every turn time (window start) */
+} diarize_source;
+
+/* What a run found. turns sorted by start; speakers are 0..n_speakers-1
+ * in order of first appearance. Zero speakers (silence) is a valid result. */
+typedef struct {
+    diarize_turn *turns; /* owned; free with diarize_result_clear */
+    size_t n_turns;
+    int n_speakers;
+    double audio_seconds;  /* audio read */
+    double speech_seconds; /* audio judged to be speech */
+} diarize_result;
+
+void diarize_result_clear(diarize_result *r); /* NULL-safe; leaves r zeroed */
+
+typedef struct diarize_engine diarize_engine;
+
+/* On success *out is owned by the caller (close with diarize_close); params
+ * is copied. Fails on bad params (DIARIZE_ERR_INVALID) or an unknown engine
+ * (DIARIZE_ERR_UNKNOWN_ENGINE). */
+int diarize_open(diarize_engine **out, const diarize_params *params, char *err,
+                 size_t errlen);
+void diarize_close(diarize_engine *e); /* NULL-safe */
+
+/* Replaces the callbacks (progress, cancel and user data) and the speaker
+ * constraints of an open engine with p's, so one engine serves many runs.
+ * Checks p like diarize_check_params; on error e is unchanged. */
+int diarize_set_params(diarize_engine *e, const diarize_params *p, char *err, size_t errlen);
+
+/* Diarizes everything src yields into *out (zeroed first; on failure left
+ * empty).
+ *
+ * Fault injection (for tests of the "transcript kept, speakers missing"
+ * paths, as SQLite tests its error paths): when the environment variable
+ * CESAR_FAULT_DIARIZE names a file that exists, the run fails with
+ * DIARIZE_ERR_FAILED and a message saying so. Memory stays bounded by the audio's length in feature frames
+ * (about 100 bytes per 10 ms), never by samples. */
+int diarize_run(diarize_engine *e, const diarize_source *src, diarize_result *out, char *err,
+                size_t errlen);
+
+const char *diarize_engine_name(const diarize_engine *e);
+
+/* The engines compiled in, NULL-terminated; borrowed static storage. */
+const char *const *diarize_engine_names(void);
+bool diarize_engine_known(const char *name);
+
+/* ---- alignment and output ------------------------------------------------- */
 
 /* Lays turns onto t and returns the result as a new transcript (*out, owned
  * by the caller; free with transcript_free). t is not changed.
