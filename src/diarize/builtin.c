@@ -46,7 +46,7 @@
 /* A speaker with less than this share of the speech, and less than this
  * many frames, is a sliver (dissolve_slivers). */
 #define SLIVER_SHARE 0.04
-#define SLIVER_MAX_FRAMES 600
+#define SLIVER_MAX_FRAMES 1000
 /* Turns shorter than this inside continuous speech are smoothed away. */
 #define MIN_TURN_FRAMES 25
 /* Progress shares: reading and features, clustering, resegmentation. */
@@ -71,9 +71,14 @@ static bool cancelled(const diarize_params *p)
     return p->cancel && atomic_load(p->cancel);
 }
 
+/* The engine's state: the VAD model, loaded once per engine. */
+typedef struct {
+    diarize__silero *vad; /* NULL: energy VAD */
+} builtin_state;
+
 static int read_features(const diarize_params *p, const diarize_source *src,
-                         diarize__features *feats, double *seconds, progress_state *ps,
-                         char *err, size_t errlen)
+                         diarize__features *feats, diarize__vad_stream *vs, double *seconds,
+                         progress_state *ps, char *err, size_t errlen)
 {
     diarize__frontend *fe = NULL;
     float *buf = malloc(READ_CHUNK * sizeof *buf);
@@ -92,7 +97,8 @@ static int read_features(const diarize_params *p, const diarize_source *src,
         if (n == 0)
             break;
         total += n;
-        if (diarize__frontend_push(fe, buf, n, feats) != 0) {
+        if (diarize__frontend_push(fe, buf, n, feats) != 0 ||
+            (vs->model && diarize__vad_stream_push(vs, buf, n) != 0)) {
             rc = util_errf(err, errlen, DIARIZE_ERR_NOMEM, "out of memory");
             goto cleanup;
         }
@@ -106,6 +112,8 @@ static int read_features(const diarize_params *p, const diarize_source *src,
         }
     }
     *seconds = (double)total / DIARIZE__RATE;
+    if (vs->model && diarize__vad_stream_finish(vs) != 0)
+        rc = util_errf(err, errlen, DIARIZE_ERR_NOMEM, "out of memory");
 
 cleanup:
     diarize__frontend_free(fe);
@@ -372,21 +380,29 @@ static int emit_turns(const pieces *pc, const int *labels, double offset, diariz
 static int builtin_run(void *state, const diarize_params *p, const diarize_source *src,
                        diarize_result *out, char *err, size_t errlen)
 {
-    (void)state;
+    builtin_state *st = state;
     diarize__features feats = {0};
+    diarize__vad_stream vs;
     pieces pc = {0};
     unsigned char *speech = NULL;
     int *labels = NULL;
     diarize__gmm *ubm = NULL;
     progress_state ps = {p, 0.0};
-    int rc = read_features(p, src, &feats, &out->audio_seconds, &ps, err, errlen);
+    memset(&vs, 0, sizeof vs);
+    if (st->vad)
+        diarize__vad_stream_start(&vs, st->vad);
+    int rc = read_features(p, src, &feats, &vs, &out->audio_seconds, &ps, err, errlen);
     if (rc != DIARIZE_OK)
         goto cleanup;
 
     speech = malloc(feats.n + 1);
     if (!speech)
         goto nomem;
-    diarize__vad(feats.energy, feats.n, speech);
+    if (st->vad)
+        diarize__vad_from_probs(vs.probs, vs.n, DIARIZE__SILERO_CHUNK, feats.n, speech);
+    else
+        diarize__vad(feats.energy, feats.n, speech);
+    out->vad = st->vad ? "silero" : "energy";
     if (make_pieces(&feats, speech, &pc) != 0)
         goto nomem;
     out->speech_seconds = (double)pc.n / DIARIZE__FRAMES_PER_SECOND;
@@ -440,6 +456,7 @@ failed_or_cancelled: /* the stages fail only when cancelled or out of memory */
 nomem:
     rc = util_errf(err, errlen, DIARIZE_ERR_NOMEM, "out of memory");
 cleanup:
+    diarize__vad_stream_free(&vs);
     diarize__features_free(&feats);
     pieces_free(&pc);
     free(speech);
@@ -448,18 +465,46 @@ cleanup:
     return rc;
 }
 
+/* The VAD model to load: the caller's, the environment's, or the one
+ * named at build time; NULL when none is configured. */
+static const char *vad_model_path(const diarize_params *p)
+{
+    if (p->vad_model && p->vad_model[0])
+        return p->vad_model;
+    const char *env = getenv("CESAR_VAD_MODEL");
+    if (env && env[0])
+        return env;
+#ifdef CESAR_VAD_MODEL_DEFAULT
+    if (CESAR_VAD_MODEL_DEFAULT[0])
+        return CESAR_VAD_MODEL_DEFAULT;
+#endif
+    return NULL;
+}
+
 static int builtin_open(void **state, const diarize_params *p, char *err, size_t errlen)
 {
-    (void)p;
-    (void)err;
-    (void)errlen;
-    *state = NULL; /* no model: every run starts from the audio alone */
+    builtin_state *st = calloc(1, sizeof *st);
+    *state = NULL;
+    if (!st)
+        return util_errf(err, errlen, DIARIZE_ERR_NOMEM, "out of memory");
+    const char *path = vad_model_path(p);
+    char why[512] = "";
+    if (path && diarize__silero_open(&st->vad, path, why, sizeof why) != 0) {
+        free(st);
+        return util_errf(err, errlen, DIARIZE_ERR_INVALID,
+                         "cannot load the voice activity model: %s", why);
+    }
+    *state = st;
     return DIARIZE_OK;
 }
 
 static void builtin_close(void *state)
 {
-    (void)state;
+    builtin_state *st = state;
+    if (!st)
+        return;
+    diarize__silero_close(st->vad);
+    free(st);
 }
 
 const diarize_engine_impl diarize__engine_builtin = {"builtin", builtin_open, builtin_run,

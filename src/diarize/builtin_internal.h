@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "diarize/silero.h"
+
 /* Frames: 25 ms windows every 10 ms at 16 kHz. */
 #define DIARIZE__RATE 16000
 #define DIARIZE__HOP 160
@@ -62,6 +64,25 @@ void diarize__rfft(diarize__fft_plan *p, const float *x, float *re, float *im);
 
 /* Marks speech frames (1) from log energies. Pure. */
 void diarize__vad(const float *energy, size_t n, unsigned char *speech);
+/* Marks speech frames from per-chunk speech probabilities (chunks of
+ * chunk_samples samples from the start; frame i belongs to the chunk
+ * holding its centre). Pure. */
+void diarize__vad_from_probs(const float *probs, size_t n_chunks, size_t chunk_samples,
+                             size_t n, unsigned char *speech);
+
+/* Silero speech probabilities for a recording, streamed. */
+typedef struct {
+    diarize__silero *model; /* borrowed */
+    float pending[DIARIZE__SILERO_CHUNK];
+    size_t n_pending;
+    float *probs; /* one per chunk; owned */
+    size_t n, cap;
+} diarize__vad_stream;
+
+void diarize__vad_stream_start(diarize__vad_stream *s, diarize__silero *model); /* resets model */
+int diarize__vad_stream_push(diarize__vad_stream *s, const float *x, size_t n); /* 0 / -1 nomem */
+int diarize__vad_stream_finish(diarize__vad_stream *s); /* the last, zero-padded chunk */
+void diarize__vad_stream_free(diarize__vad_stream *s);
 
 /* ---- full-covariance Gaussians and the BIC --------------------------------- */
 

@@ -61,6 +61,13 @@ typedef struct {
     int max_speakers;
     int num_speakers;
     int n_threads;       /* <= 0: engine default */
+    /* builtin: the Silero VAD model file (ggml container) used to find
+     * speech; NULL/"" = the environment variable CESAR_VAD_MODEL, else the
+     * file named at build time (CMake option CESAR_VAD_MODEL), else none:
+     * speech is then found by energy alone. A model that is named but
+     * cannot be loaded is an error of diarize_open. Read by diarize_open
+     * only (borrowed for the call). */
+    const char *vad_model;
     diarize_progress_cb progress;
     void *progress_user_data;
     /* Polled often; when non-zero the run returns DIARIZE_ERR_CANCELLED
@@ -95,6 +102,7 @@ typedef struct {
     int n_speakers;
     double audio_seconds;  /* audio read */
     double speech_seconds; /* audio judged to be speech */
+    const char *vad;       /* how speech was found: "silero" or "energy" (static) */
 } diarize_result;
 
 void diarize_result_clear(diarize_result *r); /* NULL-safe; leaves r zeroed */
