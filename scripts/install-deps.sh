@@ -13,9 +13,10 @@ packages=(
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
   # job store, HTTP server, JSON, HTTP client
   libsqlite3-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-  # tests: unit framework, test audio, reference transcripts
+  # tests: unit framework, test audio, reference transcripts, NumPy for the
+  # reference implementations the unit tests compare against
   libcmocka-dev ffmpeg sox libsox-fmt-all espeak-ng pocketsphinx-testdata
-  python3
+  python3 python3-numpy
   # server tests and benchmark: a real browser for /docs, wrk for load
   chromium wrk
 )

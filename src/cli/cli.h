@@ -16,6 +16,7 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILURE 1      /* runtime failure: bad input file, engine error, I/O */
 #define CLI_EXIT_USAGE 2        /* bad command line or configuration */
+#define CLI_EXIT_PARTIAL 3      /* transcript written, speaker labels missing */
 #define CLI_EXIT_INTERRUPTED 130 /* SIGINT; no output left behind */
 
 /* Subcommands: argv[0] is the subcommand name. Return an exit code. */
@@ -23,6 +24,7 @@ int cli_cmd_transcribe(int argc, char **argv);
 int cli_cmd_config(int argc, char **argv);
 int cli_cmd_wer(int argc, char **argv);
 int cli_cmd_der(int argc, char **argv);
+int cli_cmd_diarize(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
 
 /* Builds the configuration every command starts from: defaults < config
@@ -32,15 +34,31 @@ int cli_cmd_serve(int argc, char **argv);
  * the exit code to use is returned with a message in err. */
 int cli_load_config(const char *explicit_path, config **out, char *err, size_t errlen);
 
+/* The value of the last --config PATH / --config=PATH in argv (argv[0] is
+ * the subcommand; scanning stops at "--"), or NULL. Borrowed from argv. */
+const char *cli_find_config_flag(int argc, char **argv);
+
 /* Prints "cesar: error: <message>" (or "cesar: <message>" for notes) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "cesar: <message>" to stderr: a problem that did not stop the
+ * command, worded by the caller. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parses a time given on the command line: seconds ("90", "12.5") or
  * clock form ("1:30", "01:02:03.5"). Negative values parse (so the caller
  * can name the option in its message); garbage does not. Returns false on a
  * malformed value. Pure. */
 bool cli_parse_time(const char *text, double *seconds);
+
+/* The time-window options shared by commands (--start-time, --end-time:
+ * a time >= 0; --max-duration: minutes > 0). name is the option as typed,
+ * for the message. Return CLI_EXIT_OK, or CLI_EXIT_USAGE with a message
+ * naming the option and the value in err. Pure. */
+int cli_parse_time_option(const char *name, const char *text, double *out, char *err,
+                          size_t errlen);
+int cli_parse_minutes_option(const char *name, const char *text, double *out, char *err,
+                             size_t errlen);
 
 /* Renders one progress-bar line into buf (capacity n), at most `width`
  * columns: "label [#####.....]  42%  00:12 elapsed, ETA 00:17".

@@ -4,6 +4,8 @@
  * command afterwards, on top. */
 #include "cli/cli.h"
 
+#include <string.h>
+
 #include "util/util.h"
 
 int cli_load_config(const char *explicit_path, config **out, char *err, size_t errlen)
@@ -22,4 +24,21 @@ int cli_load_config(const char *explicit_path, config **out, char *err, size_t e
     }
     *out = c;
     return CLI_EXIT_OK;
+}
+
+/* --config must be known before any other value is applied, because the
+ * file sits below the environment and the flags in precedence; so it is
+ * looked for before getopt runs. */
+const char *cli_find_config_flag(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path;
 }

@@ -13,7 +13,9 @@ static void usage(FILE *f)
         "Offline audio transcription.\n"
         "\n"
         "Commands:\n"
-        "  transcribe INPUT [-o OUTPUT]  transcribe an audio or video file\n"
+        "  transcribe INPUT [-o OUTPUT]  transcribe an audio or video file (with speaker\n"
+        "                                labels unless --no-diarize)\n"
+        "  diarize INPUT [-o OUT.rttm]   find who speaks when; write RTTM speaker turns\n"
         "  serve [options]               run the HTTP API with a job queue and workers\n"
         "  config show|path              show the effective configuration or its file path\n"
         "  wer REFERENCE HYPOTHESIS      word error rate of a transcript against a reference\n"
@@ -23,7 +25,8 @@ static void usage(FILE *f)
         "  -h, --help      show this help (COMMAND --help for a command's options)\n"
         "  -V, --version   print the version\n"
         "\n"
-        "Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.\n");
+        "Exit codes: 0 success, 1 failure, 2 usage error, 3 transcript written but\n"
+        "speaker labels missing (diarization failed), 130 interrupted.\n");
 }
 
 typedef struct {
@@ -33,6 +36,7 @@ typedef struct {
 
 static const command commands[] = {
     {"transcribe", cli_cmd_transcribe},
+    {"diarize", cli_cmd_diarize},
     {"config", cli_cmd_config},
     {"wer", cli_cmd_wer},
     {"der", cli_cmd_der},
@@ -58,8 +62,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    cli_error("unknown command '%s' (expected transcribe, serve, config, wer or der; see "
-              "'cesar --help')",
+    cli_error("unknown command '%s' (expected transcribe, diarize, serve, config, wer or der; "
+              "see 'cesar --help')",
               name);
     return CLI_EXIT_USAGE;
 }

@@ -7,7 +7,10 @@
 
 static void message(const char *kind, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "cesar: %s: ", kind);
+    if (kind)
+        fprintf(stderr, "cesar: %s: ", kind);
+    else
+        fputs("cesar: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
 }
@@ -25,5 +28,13 @@ void cli_warn(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     message("warning", fmt, ap);
+    va_end(ap);
+}
+
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    message(NULL, fmt, ap);
     va_end(ap);
 }

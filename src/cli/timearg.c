@@ -1,6 +1,9 @@
 /* timearg: reading times typed on the command line ("90", "1:30",
- * "1:02:03.5"). */
+ * "1:02:03.5") and the time-window options every command that reads audio
+ * shares. */
 #include "cli/cli.h"
+
+#include "util/util.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -73,4 +76,33 @@ bool cli_parse_time(const char *text, double *seconds)
         return false;
     *seconds = negative ? -value : value;
     return true;
+}
+
+int cli_parse_time_option(const char *name, const char *text, double *out, char *err,
+                          size_t errlen)
+{
+    if (!cli_parse_time(text, out))
+        return util_errf(err, errlen, CLI_EXIT_USAGE,
+                         "%s: '%s' is not a time (expected seconds such as 90 or 12.5, "
+                         "or MM:SS / H:MM:SS)", name, text);
+    if (*out < 0)
+        return util_errf(err, errlen, CLI_EXIT_USAGE, "%s must be >= 0 (got %s)", name, text);
+    return CLI_EXIT_OK;
+}
+
+/* A plain number of minutes ("90", "2.5"), not a clock: "1:30" minutes
+ * would be ambiguous. */
+int cli_parse_minutes_option(const char *name, const char *text, double *out, char *err,
+                             size_t errlen)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (!*text || !end || *end != '\0' || !isfinite(v))
+        return util_errf(err, errlen, CLI_EXIT_USAGE, "%s: '%s' is not a number of minutes",
+                         name, text);
+    if (v <= 0)
+        return util_errf(err, errlen, CLI_EXIT_USAGE, "%s must be > 0 minutes (got %s)", name,
+                         text);
+    *out = v;
+    return CLI_EXIT_OK;
 }

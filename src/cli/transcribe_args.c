@@ -1,11 +1,12 @@
 /* transcribe_args: command-line parsing for `cesar transcribe`. Every value
  * that also exists as a configuration key goes through config_set with
  * CONFIG_SRC_FLAG, so validation and precedence live in one place (config)
- * and `-v` can say where each value came from. */
+ * and `-v` can say where each value came from. The speaker counts are the
+ * exception (see speakers.c): their messages name the flag, and a flag may
+ * move a configured bound it conflicts with. */
 #include "cli/transcribe_args.h"
 
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ enum {
     OPT_END,
     OPT_MAX_DURATION,
     OPT_CONFIG,
+    OPT_DIARIZE,
+    OPT_NO_DIARIZE,
 };
 
 static const struct option transcribe_options[] = {
@@ -31,6 +34,11 @@ static const struct option transcribe_options[] = {
     {"start-time", required_argument, NULL, OPT_START},
     {"end-time", required_argument, NULL, OPT_END},
     {"max-duration", required_argument, NULL, OPT_MAX_DURATION},
+    {"diarize", no_argument, NULL, OPT_DIARIZE},
+    {"no-diarize", no_argument, NULL, OPT_NO_DIARIZE},
+    {"min-speakers", required_argument, NULL, CLI_OPT_MIN_SPEAKERS},
+    {"max-speakers", required_argument, NULL, CLI_OPT_MAX_SPEAKERS},
+    {"num-speakers", required_argument, NULL, CLI_OPT_NUM_SPEAKERS},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -59,63 +67,31 @@ void cli_transcribe_usage(FILE *f)
         "      --start-time T      start transcribing at T (seconds, or MM:SS, H:MM:SS)\n"
         "      --end-time T        stop at T\n"
         "      --max-duration MIN  transcribe at most MIN minutes from the start time\n"
+        "      --diarize           label who speaks when (default: the 'diarize' config\n"
+        "                          key, true)\n"
+        "      --no-diarize        no speaker labels\n"
+        "      --min-speakers N    fewest speakers to look for, 1-32 (default:\n"
+        "                          min_speakers, 1)\n"
+        "      --max-speakers N    most speakers to look for, 1-32 (default:\n"
+        "                          max_speakers, 8)\n"
+        "      --num-speakers N    exactly N speakers, 1-32 (default: let the audio\n"
+        "                          decide)\n"
         "      --config PATH       configuration file (default:\n"
         "                          $XDG_CONFIG_HOME/cesar/config.toml)\n"
         "  -q, --quiet             print nothing on success\n"
         "  -v, --verbose           also print engine, model, threads and system details\n"
         "  -h, --help              show this help\n"
         "\n"
-        "Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.\n");
-}
-
-/* --config must be known before any other value is applied, because the
- * file sits below the environment and the flags in precedence. */
-static const char *find_config_flag(int argc, char **argv)
-{
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            path = argv[++i];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            path = argv[i] + 9;
-    }
-    return path;
+        "Exit codes: 0 success, 1 failure, 2 usage error,\n"
+        "3 transcript written but speaker diarization failed (no speaker labels),\n"
+        "130 interrupted.\n");
 }
 
 static int load_config(cli_transcribe_args *a, int argc, char **argv, char *err,
                        size_t errlen)
 {
-    a->config_path = find_config_flag(argc, argv);
+    a->config_path = cli_find_config_flag(argc, argv);
     return cli_load_config(a->config_path, &a->cfg, err, errlen);
-}
-
-static int parse_time_option(const char *name, const char *text, double *out, char *err,
-                             size_t errlen)
-{
-    if (!cli_parse_time(text, out))
-        return util_errf(err, errlen, CLI_EXIT_USAGE,
-                         "%s: '%s' is not a time (expected seconds such as 90 or 12.5, "
-                         "or MM:SS / H:MM:SS)", name, text);
-    if (*out < 0)
-        return util_errf(err, errlen, CLI_EXIT_USAGE, "%s must be >= 0 (got %s)", name, text);
-    return CLI_EXIT_OK;
-}
-
-/* --max-duration is a plain number of minutes ("90", "2.5"). */
-static int parse_minutes(const char *text, double *out, char *err, size_t errlen)
-{
-    char *end = NULL;
-    double v = strtod(text, &end);
-    if (!*text || !end || *end != '\0' || !isfinite(v))
-        return util_errf(err, errlen, CLI_EXIT_USAGE,
-                         "--max-duration: '%s' is not a number of minutes", text);
-    if (v <= 0)
-        return util_errf(err, errlen, CLI_EXIT_USAGE, "--max-duration must be > 0 minutes "
-                         "(got %s)", text);
-    *out = v;
-    return CLI_EXIT_OK;
 }
 
 static int set_flag(cli_transcribe_args *a, const char *key, const char *value, char *err,
@@ -127,9 +103,11 @@ static int set_flag(cli_transcribe_args *a, const char *key, const char *value, 
     return CLI_EXIT_OK;
 }
 
+/* What the options say before it is resolved against the configuration. */
 typedef struct {
     double start, end, max_minutes;
     const char *format_flag;
+    cli_speaker_flags speakers;
 } time_and_format;
 
 static int apply_option(cli_transcribe_args *a, int c, const char *arg, time_and_format *tf,
@@ -142,9 +120,15 @@ static int apply_option(cli_transcribe_args *a, int c, const char *arg, time_and
     case 'm': return set_flag(a, "model", arg, err, errlen);
     case 'l': return set_flag(a, "language", arg, err, errlen);
     case 't': return set_flag(a, "threads", arg, err, errlen);
-    case OPT_START: return parse_time_option("--start-time", arg, &tf->start, err, errlen);
-    case OPT_END: return parse_time_option("--end-time", arg, &tf->end, err, errlen);
-    case OPT_MAX_DURATION: return parse_minutes(arg, &tf->max_minutes, err, errlen);
+    case OPT_START: return cli_parse_time_option("--start-time", arg, &tf->start, err, errlen);
+    case OPT_END: return cli_parse_time_option("--end-time", arg, &tf->end, err, errlen);
+    case OPT_MAX_DURATION:
+        return cli_parse_minutes_option("--max-duration", arg, &tf->max_minutes, err, errlen);
+    case OPT_DIARIZE: return set_flag(a, "diarize", "true", err, errlen);
+    case OPT_NO_DIARIZE: return set_flag(a, "diarize", "false", err, errlen);
+    case CLI_OPT_MIN_SPEAKERS:
+    case CLI_OPT_MAX_SPEAKERS:
+    case CLI_OPT_NUM_SPEAKERS: cli_speaker_option(&tf->speakers, c, arg); return CLI_EXIT_OK;
     case OPT_CONFIG: return CLI_EXIT_OK; /* handled by load_config */
     case 'q': a->verbosity = -1; return CLI_EXIT_OK;
     case 'v': a->verbosity = 1; return CLI_EXIT_OK;
@@ -217,7 +201,7 @@ int cli_transcribe_args_parse(int argc, char **argv, cli_transcribe_args *a, cha
                               size_t errlen)
 {
     memset(a, 0, sizeof *a);
-    time_and_format tf = {0, AUDIO_TIME_UNSET, AUDIO_TIME_UNSET, NULL};
+    time_and_format tf = {0, AUDIO_TIME_UNSET, AUDIO_TIME_UNSET, NULL, {NULL, NULL, NULL}};
 
     int rc = load_config(a, argc, argv, err, errlen);
     if (rc != CLI_EXIT_OK)
@@ -241,7 +225,12 @@ int cli_transcribe_args_parse(int argc, char **argv, cli_transcribe_args *a, cha
     if (audio_window_resolve(tf.start, tf.end, tf.max_minutes, &a->window, err, errlen) !=
         AUDIO_OK)
         return CLI_EXIT_USAGE;
-    return CLI_EXIT_OK;
+    /* Speaker counts are checked even with --no-diarize: a bad value is a
+     * mistake worth hearing about whichever way the run goes. */
+    const config_values *v = config_get(a->cfg);
+    a->diarize = v->diarize;
+    return cli_speakers_resolve(&tf.speakers, v->min_speakers, v->max_speakers, &a->speakers,
+                                err, errlen);
 }
 
 void cli_transcribe_args_clear(cli_transcribe_args *a)

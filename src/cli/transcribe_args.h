@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "audio/audio.h"
+#include "cli/speakers.h"
 #include "config/config.h"
 #include "format/format.h"
 
@@ -19,6 +20,8 @@ typedef struct {
     const char *config_path;/* --config, borrowed; NULL = default path */
     format_kind format;
     audio_window window;
+    bool diarize;           /* label speakers (--diarize, else the 'diarize' key) */
+    cli_speakers speakers;  /* counts for the diarizer, resolved (0 = unset) */
     int verbosity;          /* -1 quiet, 0 normal, 1 verbose */
     bool help;
     config *cfg;            /* owned; free with cli_transcribe_args_clear */

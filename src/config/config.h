@@ -42,9 +42,10 @@ typedef struct {
     char language[16];               /* "en", or "auto" */
     int threads;                     /* 0 = number of cores */
     char format[16];                 /* default output format when -o has no known extension */
-    bool diarize;                    /* default for --diarize (later issue) */
+    bool diarize;                    /* default for --diarize / --no-diarize (true) */
     int min_speakers;                /* 1 */
     int max_speakers;                /* 8 */
+    char vad_model[CONFIG_MAX_STRING]; /* Silero VAD file; "" = the build's default */
     char hf_token[CONFIG_MAX_STRING];/* secret */
     char data_dir[CONFIG_MAX_STRING];  /* $XDG_DATA_HOME/cesar */
     char cache_dir[CONFIG_MAX_STRING]; /* $XDG_CACHE_HOME/cesar */

@@ -72,13 +72,17 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
                           "output format when -o has no known extension: txt, md, srt, vtt "
                           "or json", false},
     [CONFIG__K_DIARIZE] = {"diarize", "boolean", "CESAR_DIARIZE",
-                           "label speakers by default", false},
+                           "label speakers in transcripts (--diarize / --no-diarize)", false},
     [CONFIG__K_MIN_SPEAKERS] = {"min_speakers", "integer", "CESAR_MIN_SPEAKERS",
                                 "fewest speakers to look for when labelling speakers (1-32)",
                                 false},
     [CONFIG__K_MAX_SPEAKERS] = {"max_speakers", "integer", "CESAR_MAX_SPEAKERS",
                                 "most speakers to look for (1-32); not below min_speakers",
                                 false},
+    [CONFIG__K_VAD_MODEL] = {"vad_model", "string", "CESAR_VAD_MODEL",
+                             "Silero VAD v6.2 model file (ggml) the built-in diarization "
+                             "engine finds speech with; empty = the one set at build time, "
+                             "if any, else speech is found by energy", false},
     [CONFIG__K_HF_TOKEN] = {"hf_token", "string", "CESAR_HF_TOKEN",
                             "Hugging Face access token for downloading models; read from "
                             "CESAR_HF_TOKEN, else HF_TOKEN", true},
@@ -127,6 +131,7 @@ static const config__key keys[CONFIG__K_COUNT] = {
                                 .def_number = 1},
     [CONFIG__K_MAX_SPEAKERS] = {CONFIG__INTEGER, FIELD(max_speakers), .min = 1, .max = 32,
                                 .def_number = 8},
+    [CONFIG__K_VAD_MODEL] = {CONFIG__STRING, FIELD(vad_model), .def_string = ""},
     [CONFIG__K_HF_TOKEN] = {CONFIG__STRING, FIELD(hf_token), .def_string = "",
                             .env_alias = "HF_TOKEN"},
     [CONFIG__K_DATA_DIR] = {CONFIG__STRING, FIELD(data_dir), .def_xdg = "XDG_DATA_HOME",

@@ -62,8 +62,8 @@ typedef struct {
     int num_speakers;
     int n_threads;       /* <= 0: engine default */
     /* builtin: the Silero VAD model file (ggml container) used to find
-     * speech; NULL/"" = the environment variable CESAR_VAD_MODEL, else the
-     * file named at build time (CMake option CESAR_VAD_MODEL), else none:
+     * speech; NULL/"" = the file named at build time (CMake option
+     * CESAR_VAD_MODEL; the vad_model config key sets this), else none:
      * speech is then found by energy alone. A model that is named but
      * cannot be loaded is an error of diarize_open. Read by diarize_open
      * only (borrowed for the call). */

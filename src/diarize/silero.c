@@ -9,18 +9,20 @@
  * across chunks, and ReLU, a 128->1 projection and a sigmoid give the speech
  * probability.
  *
- * Speed: an hour of audio is 112,500 chunks, and the whole diarization
- * budget is small, so every product is written as a sequence of "y += a * w"
- * over contiguous rows whose length is a multiple of 8, a shape the compiler
- * vectorises without being allowed to reorder sums; zero inputs (half of
- * every ReLU output) skip their row, which changes no result.
+ * Speed: an hour of audio is 112,500 chunks and the whole diarization
+ * budget is small, so every layer is one matrix-vector product (gemv) over
+ * weights laid out at load so that a row holds everything one input value
+ * feeds, run with explicit 4-float vectors and accumulators held in
+ * registers; rows whose input is zero (half of every ReLU output) are
+ * skipped, which changes no result. Nothing is allocated per chunk.
  *
  * The STFT filters are stored rounded to f16. A real FFT would be fastest
  * but computes the unrounded filters, and the rounding alone moves the
- * probability by up to about 1e-3, which is more than the reference tests
- * allow. Instead the product uses the symmetries the stored filters have
- * exactly (checked value by value at load, with the full product as the
- * fallback), which cuts it to a quarter with the very same coefficients.
+ * probability by up to about 1e-3 (1.3e-3 measured on synthetic speech),
+ * ten times what the reference tests allow. Instead the product uses the
+ * symmetries the stored filters have exactly (checked value by value at
+ * load, with the full product as the fallback), which cuts it to a quarter
+ * with the very same coefficients.
  */
 #include "diarize/silero.h"
 
@@ -42,15 +44,15 @@
 
 #define CHUNK DIARIZE__SILERO_CHUNK
 #define CONTEXT 64
-#define N_IN (CONTEXT + CHUNK)  /* 576 */
+#define N_IN (CONTEXT + CHUNK) /* 576 */
 #define REFLECT 64
 #define N_PADDED (N_IN + REFLECT) /* 640 */
 #define N_FFT 256
 #define HOP 128
-#define N_FRAMES 4               /* (640 - 256) / 128 + 1 */
-#define N_BINS (N_FFT / 2 + 1)   /* 129 */
-#define N_BASIS (2 * N_BINS)     /* 258: real parts, then imaginary parts */
-#define BASIS_PAD 264            /* 258 rounded up to a multiple of 8 */
+#define N_FRAMES 4                /* (640 - 256) / 128 + 1 */
+#define N_BINS (N_FFT / 2 + 1)    /* 129 */
+#define N_BASIS (2 * N_BINS)      /* 258: real parts, then imaginary parts */
+#define BASIS_PAD 264             /* 258 rounded up to a multiple of 8 */
 #define HALF_BINS (N_FFT / 4 + 1) /* 65: bins 0..64; 65..128 mirror them */
 #define HALF_PAD 72
 #define N_LAYERS 4
@@ -68,10 +70,12 @@ static const struct {
 /* Output length of a kernel-3, padding-1 convolution. */
 #define CONV_LEN(len, stride) (((len) + 2 - 3) / (stride) + 1)
 
+/* clang-format off */
 enum {
     T_ENC0_W, T_ENC0_B, T_ENC1_W, T_ENC1_B, T_ENC2_W, T_ENC2_B, T_ENC3_W, T_ENC3_B,
     T_W_IH, T_W_HH, T_B_IH, T_B_HH, T_OUT_W, T_OUT_B, T_BASIS, N_TENSORS
 };
+/* clang-format on */
 
 /* The tensors the file must hold, with sizes fastest-varying first as ggml
  * writes them (a conv weight [3,129,128] is PyTorch's [out][in][kernel]). */
@@ -101,7 +105,7 @@ static const struct {
 #define EVEN_ROWS (N_FFT / 4 + 1)
 #define ODD_ROWS (N_FFT / 4)
 /* Most rows one matrix-vector product takes (encoder layer 0: 129 x 3). */
-#define MAX_ROWS (2 * HIDDEN + 129 * 3)
+#define MAX_ROWS (129 * 3)
 
 struct diarize__silero {
     /* Encoder weights per layer as [in][kernel][out]: row i*3+k holds what
@@ -132,13 +136,13 @@ struct diarize__silero {
     /* Scratch, kept here so a chunk never allocates. Activations are laid
      * out [frame][channel]. */
     float padded[N_PADDED];
-    float fold_in[4][EVEN_ROWS];   /* sums / differences, by part as in fold */
-    float fold_out[4][HALF_PAD];   /* the four partial spectra, by part */
-    float spectrum[BASIS_PAD];     /* full product: 129 real parts, 129 imaginary */
+    float fold_in[4][EVEN_ROWS]; /* sums / differences, by part as in fold */
+    float fold_out[4][HALF_PAD]; /* the four partial spectra, by part */
+    float spectrum[BASIS_PAD];   /* full product: 129 real parts, 129 imaginary */
     float mag[N_FRAMES][N_BINS];
     float act1[4][128], act2[2][64], act3[1][64], act4[1][128];
-    float taps[129 * 3];           /* one output frame's convolution input */
-    float lstm_in[2 * HIDDEN];     /* encoder output, then previous h */
+    float taps[4 * 129 * 3];   /* convolution inputs, [output frame][row] */
+    float lstm_in[2 * HIDDEN]; /* encoder output, then previous h */
     float gates[GATES];
 };
 
@@ -158,17 +162,18 @@ typedef float v4 __attribute__((vector_size(16)));
  * adding a zero product changes no sum. Each output element is summed in
  * row order; blocks of 32 outputs (8 registers) stay in registers while
  * the rows stream past, so every weight is loaded once per call. */
-static void gemv(float *restrict y, const float *restrict w, const float *restrict a,
-                 size_t n_rows, size_t n_out)
+static void gemv(float *restrict y, const float *restrict w, const float *restrict a, size_t n_rows,
+                 size_t n_out)
 {
     unsigned short idx[MAX_ROWS];
     float val[MAX_ROWS];
     size_t nz = 0;
-    for (size_t r = 0; r < n_rows; r++)
-        if (a[r] != 0.0f) {
-            idx[nz] = (unsigned short)r;
-            val[nz++] = a[r];
-        }
+    for (size_t r = 0; r < n_rows; r++) {
+        /* branch-free: ReLU zeros fall in no pattern a predictor could learn */
+        idx[nz] = (unsigned short)r;
+        val[nz] = a[r];
+        nz += a[r] != 0.0f;
+    }
     size_t ob = 0;
     for (; ob + 32 <= n_out; ob += 32) {
         /* written out by hand: at -O2 an array of accumulators stays in
@@ -216,6 +221,43 @@ static void gemv(float *restrict y, const float *restrict w, const float *restri
         }
         STORE4(y + ob, s0);
         STORE4(y + ob + 4, s1);
+    }
+}
+
+/* The same product for four input vectors at once, y[t] = w a[t] for t
+ * 0..3 (y and a 4 x n_out and 4 x n_rows, row-major). The four share
+ * every weight load, which matters for encoder layer 0: its 200 KB of
+ * weights would otherwise stream through the cache once per frame. No row
+ * is skipped: its four inputs are rarely all zero. Same summation order as
+ * gemv. */
+static void gemv4(float *restrict y, const float *restrict w, const float *restrict a,
+                  size_t n_rows, size_t n_out)
+{
+    const float *a0 = a, *a1 = a + n_rows, *a2 = a + 2 * n_rows, *a3 = a + 3 * n_rows;
+    for (size_t ob = 0; ob < n_out; ob += 8) {
+        v4 p0 = {0}, q0 = {0}, p1 = {0}, q1 = {0}, p2 = {0}, q2 = {0}, p3 = {0}, q3 = {0};
+        for (size_t r = 0; r < n_rows; r++) {
+            const float *row = w + r * n_out + ob;
+            v4 lo, hi;
+            LOAD4(lo, row);
+            LOAD4(hi, row + 4);
+            p0 += lo * a0[r];
+            q0 += hi * a0[r];
+            p1 += lo * a1[r];
+            q1 += hi * a1[r];
+            p2 += lo * a2[r];
+            q2 += hi * a2[r];
+            p3 += lo * a3[r];
+            q3 += hi * a3[r];
+        }
+        STORE4(y + ob, p0);
+        STORE4(y + ob + 4, q0);
+        STORE4(y + n_out + ob, p1);
+        STORE4(y + n_out + ob + 4, q1);
+        STORE4(y + 2 * n_out + ob, p2);
+        STORE4(y + 2 * n_out + ob + 4, q2);
+        STORE4(y + 3 * n_out + ob, p3);
+        STORE4(y + 3 * n_out + ob + 4, q3);
     }
 }
 
@@ -662,28 +704,33 @@ static void stft_full(diarize__silero *m)
 
 /* Kernel-3, padding-1 convolution plus ReLU: x is [len_in][in], y
  * [len_out][out], w [in][3][out]. Each output frame is one product of w
- * with the inputs its taps see, gathered in w's row order; taps on the
- * zero padding get 0 and are skipped like any zero input. */
+ * with the inputs its taps see, gathered in w's row order (taps on the
+ * zero padding get 0); four frames go through gemv4 together. */
 static void conv_relu(diarize__silero *m, const float *w, const float *b, int in, int out,
                       int stride, const float *x, int len_in, float *y)
 {
     int len_out = CONV_LEN(len_in, stride);
-    for (int t = 0; t < len_out; t++) {
+    size_t rows = (size_t)in * 3;
+    for (int t = 0; t < len_out; t++)
         for (int i = 0; i < in; i++)
             for (int k = 0; k < 3; k++) {
                 int p = t * stride + k - 1;
-                m->taps[i * 3 + k] = (p < 0 || p >= len_in) ? 0.0f : x[p * in + i];
+                m->taps[(size_t)t * rows + (size_t)(i * 3 + k)] =
+                    (p < 0 || p >= len_in) ? 0.0f : x[p * in + i];
             }
-        float *yt = y + (size_t)t * (size_t)out;
-        gemv(yt, w, m->taps, (size_t)in * 3, (size_t)out);
-        /* The bias goes in after the sum: added first, it would be the
-         * large partial sum every small product is rounded against (on
-         * quiet input the products are tiny and the bias dominates). */
+    if (len_out == 4)
+        gemv4(y, w, m->taps, rows, (size_t)out);
+    else
+        for (int t = 0; t < len_out; t++)
+            gemv(y + (size_t)t * (size_t)out, w, m->taps + (size_t)t * rows, rows, (size_t)out);
+    /* The bias goes in after the sum: added first, it would be the large
+     * partial sum every small product is rounded against (on quiet input
+     * the products are tiny and the bias dominates). */
+    for (int t = 0; t < len_out; t++)
         for (int o = 0; o < out; o++) {
-            float v = yt[o] + b[o];
-            yt[o] = v > 0.0f ? v : 0.0f;
+            float v = y[t * out + o] + b[o];
+            y[t * out + o] = v > 0.0f ? v : 0.0f;
         }
-    }
 }
 
 float diarize__silero_chunk(diarize__silero *m, const float *samples512)
@@ -704,8 +751,8 @@ float diarize__silero_chunk(diarize__silero *m, const float *samples512)
     float *layer_in[N_LAYERS] = {&m->mag[0][0], &m->act1[0][0], &m->act2[0][0], &m->act3[0][0]};
     float *layer_out[N_LAYERS] = {&m->act1[0][0], &m->act2[0][0], &m->act3[0][0], &m->act4[0][0]};
     for (int l = 0; l < N_LAYERS; l++)
-        conv_relu(m, m->enc_w[l], m->enc_b[l], enc_shape[l].in, enc_shape[l].out, enc_shape[l].stride,
-                  layer_in[l], enc_shape[l].len_in, layer_out[l]);
+        conv_relu(m, m->enc_w[l], m->enc_b[l], enc_shape[l].in, enc_shape[l].out,
+                  enc_shape[l].stride, layer_in[l], enc_shape[l].len_in, layer_out[l]);
 
     /* LSTM cell; gate blocks in PyTorch's order i, f, g, o. */
     float *g = m->gates;

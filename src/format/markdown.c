@@ -1,6 +1,7 @@
 /* markdown: the layout of the Python tool Cesar replaces, kept line for line
  * so existing readers and scripts see no difference — a title, a block of
- * facts (source, duration, date, engine), a rule, then one block per segment:
+ * facts (source, speakers, duration, date, engine), a rule, then one block per
+ * segment:
  *
  *     [00:00.0 - 00:05.2]
  *     text of the segment
@@ -60,6 +61,10 @@ static int put_header(const transcript *t, const format_meta *meta, size_t speak
     int rc = util_buf_puts(out, "# Transcript\n\n");
     if (rc == UTIL_OK && meta->source)
         rc = put_fact(out, "Source", meta->source);
+    /* Speakers, Duration, Created: the three facts of the old tool's
+     * header, in its order, so readers that look for them still find them. */
+    if (rc == UTIL_OK && speakers > 0)
+        rc = util_buf_printf(out, "**Speakers:** %zu detected\n", speakers);
     format_duration(t->duration, text, sizeof text);
     if (rc == UTIL_OK)
         rc = put_fact(out, "Duration", text);
@@ -80,8 +85,6 @@ static int put_header(const transcript *t, const format_meta *meta, size_t speak
         if (rc == UTIL_OK)
             rc = util_buf_putc(out, '\n');
     }
-    if (rc == UTIL_OK && speakers > 0)
-        rc = util_buf_printf(out, "**Speakers:** %zu detected\n", speakers);
     if (rc == UTIL_OK)
         rc = util_buf_puts(out, "\n---\n");
     return rc;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "asr/asr.h"
+#include "diarize/diarize.h"
 #include "server/internal.h"
 
 static json_t *string_list(const char *const *list)
@@ -31,6 +32,18 @@ static json_t *asr_engines(void)
     return a;
 }
 
+/* The diarization engines compiled in. The built-in one needs no model
+ * files, so every listed engine is available. */
+static json_t *diarize_engines(void)
+{
+    json_t *a = json_array();
+    const char *def = diarize_default_params().engine;
+    for (const char *const *name = diarize_engine_names(); *name; name++)
+        json_array_append_new(a, json_pack("{s:s, s:b, s:b}", "name", *name, "available", 1,
+                                           "default", def && strcmp(def, *name) == 0));
+    return a;
+}
+
 /* Whether an engine's model files are present changes only when someone
  * installs or removes them, so the answer is kept for a few seconds rather
  * than checked on disk for every probe of a busy load balancer. Returns a
@@ -42,8 +55,8 @@ static json_t *engines_snapshot(server *s)
     double now = util_now_seconds();
     pthread_mutex_lock(&s->engines_lock);
     if (!s->engines || now - s->engines_at > ENGINES_FRESH_SECONDS) {
-        json_t *fresh = json_pack("{s:o, s:o}", "asr", asr_engines(), "diarization",
-                                  json_array());
+        json_t *fresh =
+            json_pack("{s:o, s:o}", "asr", asr_engines(), "diarization", diarize_engines());
         if (fresh) {
             json_decref(s->engines);
             s->engines = fresh;

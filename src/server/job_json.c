@@ -94,7 +94,9 @@ json_t *server__job_json(const store_job *j, bool with_result)
     set(o, "progress", json_real(j->progress));
     set(o, "progress_phase", string_or_null(j->progress_phase));
     set(o, "progress_phase_pct", json_real(j->progress_phase_pct));
-    set(o, "speaker_count", positive_int_or_null(j->speaker_count));
+    /* 0 is a real count once diarized (a recording without speech), and
+     * means "not known" otherwise */
+    set(o, "speaker_count", j->diarized ? json_integer(j->speaker_count) : json_null());
     set(o, "diarized", json_boolean(j->diarized));
     set(o, "diarization_error", string_or_null(j->diarization_error));
     set(o, "diarization_error_code", string_or_null(j->diarization_error_code));

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "asr/asr.h"
+#include "diarize/diarize.h"
 #include "store/store.h"
 #include "worker/worker.h"
 
@@ -43,11 +44,16 @@ typedef struct {
      * touches it. engine_key names engine, model and language. */
     asr_engine *engine;
     char engine_key[1200];
+    /* The diarization engine, kept open between jobs the same way; each run
+     * sets its speaker counts and callbacks (diarize_set_params). Opened at
+     * the first diarize job; closed after a run that did not succeed, so
+     * the next one starts from a fresh engine. Only its thread touches it. */
+    diarize_engine *diarizer;
 } worker_slot;
 
 struct worker_pool {
     worker_params params; /* strings point at the copies below */
-    char *db_path, *engine, *model, *language;
+    char *db_path, *engine, *model, *language, *vad_model;
     worker_slot *slots;
     int n_slots;
 

@@ -13,11 +13,14 @@
  * Stages are explicit and each owns a span of the overall 0-100 progress:
  *   without diarization  transcribing 0-90, formatting 90-100
  *   with diarization     transcribing 0-60, diarizing 60-90, formatting 90-100
+ * Transcription and diarization are one pipeline_run (which reads the
+ * audio twice, once per stage); formatting to JSON is this file's.
  * A transcript, once made, is never thrown away because diarization failed:
  * the job then ends `partial` with the transcript as its result, and a retry
- * of that partial job (retry_stage "diarize") runs only the diarize stage on
- * the stored result — no audio decoding, no "transcribing" phase — and keeps
- * result_text byte for byte unless diarization now succeeds.
+ * of that partial job (retry_stage "diarize") reads the words back from the
+ * stored JSON and runs only diarization, alignment and formatting — no
+ * speech recognition, no "transcribing" phase — and keeps result_text byte
+ * for byte unless diarization now succeeds.
  */
 #include <stdio.h>
 #include <string.h>
@@ -67,8 +70,9 @@ typedef struct {
     double last_check;                 /* when the row's status was last confirmed */
     const char *error_code;            /* set with OUTCOME_FAILED */
     char message[1024];                /* error message for the row / log */
-    /* A failed diarize stage: not a job failure, the job ends partial. */
-    const char *diarization_code;
+    /* A failed diarize stage: not a job failure, the job ends partial.
+     * diarization_code is "" while nothing failed. */
+    char diarization_code[32];
     char diarization_message[512];
     int speaker_count; /* from a diarize stage that succeeded */
 } job_run;
@@ -146,12 +150,14 @@ static void write_progress(job_run *r, const stage_span *s, double fraction)
 static void on_pipeline_progress(pipeline_phase phase, double phase_fraction, double overall,
                                  void *user_data)
 {
-    (void)overall; /* recomputed from the stage spans, which know about diarization */
+    (void)overall; /* recomputed from the stage spans, the same for a retry */
     job_run *r = user_data;
     if (phase == PIPELINE_PHASE_LOADING)
         write_progress(r, r->transcribe_span, 0.0);
     else if (phase == PIPELINE_PHASE_TRANSCRIBING)
         write_progress(r, r->transcribe_span, phase_fraction);
+    else if (phase == PIPELINE_PHASE_DIARIZING)
+        write_progress(r, &SPAN_DIARIZE, phase_fraction);
 }
 
 static void on_asr_log(asr_log_level level, const char *message, void *user_data)
@@ -173,7 +179,6 @@ static outcome fail(job_run *r, const char *code, const char *message)
     return OUTCOME_FAILED;
 }
 
-/* Transcribe: the job's engine/model/language when set, else the pool's. */
 /* Points pp at the worker's loaded engine, loading it when the job asks for
  * another engine, model or language than the last one. */
 static bool cached_engine(job_run *r, pipeline_params *pp, char *err, size_t errlen)
@@ -195,7 +200,53 @@ static bool cached_engine(job_run *r, pipeline_params *pp, char *err, size_t err
     return true;
 }
 
-static outcome stage_transcribe(job_run *r, pipeline_result *pr)
+/* Points pp at the worker's diarization engine, opening it at first use.
+ * When it cannot be opened pp gets none: the pipeline then tries to open
+ * one itself and, failing the same way, records a diarization failure —
+ * which keeps the transcript, where failing here would lose it. */
+static void cached_diarizer(job_run *r, pipeline_params *pp)
+{
+    worker_slot *slot = r->slot;
+    if (!slot->diarizer) {
+        char err[512] = "";
+        diarize_params dp = diarize_default_params();
+        dp.vad_model = r->pool->params.vad_model;
+        if (diarize_open(&slot->diarizer, &dp, err, sizeof err) != DIARIZE_OK)
+            worker__log(r->pool, WORKER_LOG_WARN, "%s: cannot open the diarization engine: %s",
+                        slot->name, err);
+    }
+    pp->diarizer = slot->diarizer;
+}
+
+/* After a diarization that failed or was stopped the engine's state is
+ * unknown: the next job opens a fresh one. */
+static void drop_diarizer(worker_slot *slot)
+{
+    diarize_close(slot->diarizer);
+    slot->diarizer = NULL;
+}
+
+/* The job's speaker counts, each unset one (0) taken from the pool. A pool
+ * default that contradicts a count the job set itself gives way to it (the
+ * server refuses such jobs, but its defaults may differ from the pool's). */
+static void speaker_counts(const job_run *r, diarize_params *dp)
+{
+    const worker_params *d = &r->pool->params;
+    const store_job *job = r->job;
+    dp->min_speakers = job->min_speakers > 0 ? job->min_speakers : d->min_speakers;
+    dp->max_speakers = job->max_speakers > 0 ? job->max_speakers : d->max_speakers;
+    if (dp->min_speakers > 0 && dp->max_speakers > 0 && dp->min_speakers > dp->max_speakers) {
+        if (job->min_speakers <= 0)
+            dp->min_speakers = 0;
+        else if (job->max_speakers <= 0)
+            dp->max_speakers = 0;
+    }
+}
+
+/* Pipeline parameters for this job: the job's engine/model/language when
+ * set, else the pool's; progress into the row; the worker's cancel flag;
+ * diarization as the job asks. */
+static pipeline_params job_params(job_run *r)
 {
     const worker_params *d = &r->pool->params;
     pipeline_params pp = pipeline_default_params();
@@ -208,10 +259,37 @@ static outcome stage_transcribe(job_run *r, pipeline_result *pr)
     pp.progress = on_pipeline_progress;
     pp.progress_user_data = r;
     pp.cancel = &r->slot->cancel;
+    pp.diarize = r->job->diarize;
+    pp.diarization = diarize_default_params();
+    pp.diarization.n_threads = d->threads;
+    pp.diarization.vad_model = d->vad_model;
+    speaker_counts(r, &pp.diarization);
+    return pp;
+}
 
+/* Remembers a failed diarization for the row (the job goes on to partial). */
+static void diarization_failed(job_run *r, const char *code, const char *message)
+{
+    util_strlcpy(r->diarization_code, code && code[0] ? code : CODE_DIARIZATION_FAILED,
+                 sizeof r->diarization_code);
+    util_strlcpy(r->diarization_message,
+                 message && message[0] ? message : "speaker diarization failed",
+                 sizeof r->diarization_message);
+    worker__log(r->pool, WORKER_LOG_WARN, "%s: job %s: diarization failed (%s): %s", r->slot->name,
+                r->job->id, r->diarization_code, r->diarization_message);
+}
+
+/* Transcribe, and diarize when the job asks: one pipeline run (0-90). A
+ * diarization that failed is no failure here: pipeline_run still returns
+ * the transcript, and the reason is kept for a partial row. */
+static outcome stage_pipeline(job_run *r, pipeline_result *pr)
+{
+    pipeline_params pp = job_params(r);
     char err[1024] = "";
     if (!cached_engine(r, &pp, err, sizeof err))
         return fail(r, CODE_ENGINE, err);
+    if (pp.diarize)
+        cached_diarizer(r, &pp);
     int rc = pipeline_run(r->job->audio_path, &pp, pr, err, sizeof err);
     if (rc != PIPELINE_OK) {
         /* A run that failed or was stopped may leave the decoder in any
@@ -219,11 +297,17 @@ static outcome stage_transcribe(job_run *r, pipeline_result *pr)
         asr_close(r->slot->engine);
         r->slot->engine = NULL;
     }
+    if (pp.diarize && !(rc == PIPELINE_OK && pr->diarized))
+        drop_diarizer(r->slot);
     /* Checked first: an engine interrupted by the flag may report any error. */
     if (rc == PIPELINE_ERR_CANCELLED || (rc != PIPELINE_OK && cancel_raised(r)))
         return OUTCOME_CANCELLED;
-    if (rc == PIPELINE_OK)
+    if (rc == PIPELINE_OK) {
+        if (pp.diarize && !pr->diarized)
+            diarization_failed(r, pr->diarization_error_code, pr->diarization_error);
+        r->speaker_count = pr->diarized ? pr->speaker_count : 0;
         return OUTCOME_OK;
+    }
     if (rc == PIPELINE_ERR_AUDIO)
         return fail(r, CODE_AUDIO, err);
     if (rc == PIPELINE_ERR_ASR)
@@ -231,53 +315,44 @@ static outcome stage_transcribe(job_run *r, pipeline_result *pr)
     return fail(r, CODE_INTERNAL, err[0] ? err : pipeline_strerror(rc));
 }
 
-/* The diarization seam. There is no diarization engine yet; the issue that
- * adds one (a `diarize` module) replaces this body with: open the engine,
- * run it on job->audio_path within min/max_speakers, reporting fractions
- * through write_progress(r, &SPAN_DIARIZE, f) and polling r->slot->cancel,
- * label t's segments, and return the speaker count. t is the fresh
- * transcript, or NULL on a diarize-only retry, where the words exist only
- * as job->result_text (the engine will read them back with format's JSON
- * reader). Returns ok (0 speakers = unknown), or failure with a stable
- * code and a message for the client. */
-static int diarize_transcript(job_run *r, transcript *t, int *speakers, const char **code,
-                              char *message, size_t message_len)
+/* Diarize again for a retry (60-90): the words are read back from the
+ * stored JSON, the audio is read once more for the diarizer alone. On
+ * success pr->transcript holds the labelled words and *meta what the JSON
+ * said about the first run. OUTCOME_FAILED is a diarization failure (the
+ * job stays partial), never a job failure. */
+static outcome stage_rediarize(job_run *r, format_json_meta *meta, pipeline_result *pr)
 {
-    (void)r;
-    (void)t;
-    *speakers = 0;
-    *code = CODE_DIARIZATION_FAILED;
-    util_strlcpy(message,
-                 "speaker diarization is not available in this version of Cesar; "
-                 "the transcript has no speaker labels",
-                 message_len);
-    return -1;
-}
+    const store_job *job = r->job;
+    transcript *words = NULL;
+    char err[1024] = "";
+    outcome o = OUTCOME_OK;
 
-/* Diarize: 60-90 of the job. OUTCOME_FAILED here is not a job failure: it
- * leaves the transcript standing and makes the job partial, so the reason
- * goes to the diarization fields, not error_code. */
-static outcome stage_diarize(job_run *r, transcript *t)
-{
     write_progress(r, &SPAN_DIARIZE, 0.0);
-    if (cancel_raised(r))
-        return OUTCOME_CANCELLED;
-    const char *code = NULL;
-    int rc = diarize_transcript(r, t, &r->speaker_count, &code, r->diarization_message,
-                                sizeof r->diarization_message);
-    if (cancel_raised(r)) /* an interrupted engine may report anything */
-        return OUTCOME_CANCELLED;
-    if (rc == 0) {
-        write_progress(r, &SPAN_DIARIZE, 1.0);
-        return OUTCOME_OK;
+    if (format_parse_json(job->result_text, strlen(job->result_text), &words, meta, err,
+                          sizeof err) != FORMAT_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "the stored transcript cannot be read back: %s", err);
+        diarization_failed(r, CODE_DIARIZATION_FAILED, msg);
+        o = OUTCOME_FAILED;
+        goto cleanup;
     }
-    r->diarization_code = code ? code : CODE_DIARIZATION_FAILED;
-    if (!r->diarization_message[0])
-        util_strlcpy(r->diarization_message, "speaker diarization failed",
-                     sizeof r->diarization_message);
-    worker__log(r->pool, WORKER_LOG_WARN, "%s: job %s: diarization failed (%s): %s", r->slot->name,
-                r->job->id, r->diarization_code, r->diarization_message);
-    return OUTCOME_FAILED;
+    pipeline_params pp = job_params(r);
+    cached_diarizer(r, &pp);
+    int rc = pipeline_diarize(job->audio_path, &pp, words, pr, err, sizeof err);
+    if (rc != PIPELINE_OK)
+        drop_diarizer(r->slot);
+    if (rc == PIPELINE_ERR_CANCELLED || (rc != PIPELINE_OK && cancel_raised(r))) {
+        o = OUTCOME_CANCELLED;
+    } else if (rc != PIPELINE_OK) {
+        diarization_failed(r, pr->diarization_error_code, err);
+        o = OUTCOME_FAILED;
+    } else {
+        r->speaker_count = pr->speaker_count;
+    }
+
+cleanup:
+    transcript_free(words);
+    return o;
 }
 
 /* The name shown as the transcript's source: the client's own file name
@@ -292,21 +367,35 @@ static const char *source_name(const store_job *job)
 }
 
 /* Format: the transcript as JSON, which is what result_text holds. */
-static outcome stage_format(job_run *r, const pipeline_result *pr, util_buf *json)
+static outcome stage_format(job_run *r, const transcript *t, const format_meta *meta,
+                            util_buf *json)
 {
     write_progress(r, &SPAN_FORMAT, 0.0);
+    char err[512] = "";
+    if (format_render(FORMAT_JSON, t, meta, json, err, sizeof err) == FORMAT_OK)
+        return OUTCOME_OK;
+    char msg[640];
+    snprintf(msg, sizeof msg, "cannot render the transcript: %s", err);
+    return fail(r, CODE_INTERNAL, msg);
+}
+
+/* The metadata of a fresh transcript. */
+static format_meta run_meta(const job_run *r, const pipeline_result *pr)
+{
     format_meta meta = format_default_meta();
     meta.engine = pr->engine;
     meta.model = pr->model;
     meta.source = source_name(r->job);
     meta.processing_seconds = util_now_seconds() - r->started;
     meta.created = time(NULL);
-    char err[512] = "";
-    if (format_render(FORMAT_JSON, pr->transcript, &meta, json, err, sizeof err) == FORMAT_OK)
-        return OUTCOME_OK;
-    char msg[640];
-    snprintf(msg, sizeof msg, "cannot render the transcript: %s", err);
-    return fail(r, CODE_INTERNAL, msg);
+    return meta;
+}
+
+/* Seconds spent on the job over all attempts that went into its result. */
+static double total_processing(const job_run *r)
+{
+    double took = util_now_seconds() - r->started;
+    return r->job->processing_time > 0 ? r->job->processing_time + took : took;
 }
 
 /* ---- ending the job ---------------------------------------------------------- */
@@ -335,15 +424,16 @@ static void finish_row(job_run *r, const store_job_result *res)
  * not asked for or succeeded, partial when it failed. */
 static void finish_transcribed(job_run *r, const pipeline_result *pr, const util_buf *json)
 {
+    bool failed = r->diarization_code[0] != '\0';
     store_job_result res = store_default_job_result();
-    res.status = r->diarization_code ? STORE_STATUS_PARTIAL : STORE_STATUS_COMPLETED;
+    res.status = failed ? STORE_STATUS_PARTIAL : STORE_STATUS_COMPLETED;
     res.result_text = json->data;
     res.detected_language =
         pr->transcript->language[0] ? pr->transcript->language : empty_to_null(pr->language);
-    res.diarized = r->job->diarize && !r->diarization_code;
+    res.diarized = r->job->diarize && !failed;
     res.speaker_count = res.diarized ? r->speaker_count : 0;
-    res.diarization_error = r->diarization_code ? r->diarization_message : NULL;
-    res.diarization_error_code = r->diarization_code;
+    res.diarization_error = failed ? r->diarization_message : NULL;
+    res.diarization_error_code = failed ? r->diarization_code : NULL;
     res.audio_duration = pr->audio_seconds;
     res.processing_time = util_now_seconds() - r->started;
     finish_row(r, &res);
@@ -406,15 +496,15 @@ static void run_full(job_run *r)
     util_buf json = UTIL_BUF_INIT(STORE_MAX_RESULT_TEXT);
     r->transcribe_span = r->job->diarize ? &SPAN_TRANSCRIBE_BEFORE_DIARIZE : &SPAN_TRANSCRIBE;
 
-    outcome o = stage_transcribe(r, &pr);
     /* A failed diarization is remembered in r and the job goes on: the
      * transcript still gets formatted and becomes the partial result. */
-    if (o == OUTCOME_OK && r->job->diarize && stage_diarize(r, pr.transcript) == OUTCOME_CANCELLED)
-        o = OUTCOME_CANCELLED;
+    outcome o = stage_pipeline(r, &pr);
     /* A cancel raised after the last stage that polls it still formats and
      * finishes: the work is done, and a cancelled row refuses the result. */
-    if (o == OUTCOME_OK)
-        o = stage_format(r, &pr, &json);
+    if (o == OUTCOME_OK) {
+        format_meta meta = run_meta(r, &pr);
+        o = stage_format(r, pr.transcript, &meta, &json);
+    }
 
     if (o == OUTCOME_CANCELLED)
         finish_cancelled(r);
@@ -426,32 +516,57 @@ static void run_full(job_run *r)
     pipeline_result_clear(&pr);
 }
 
-/* A partial job retried: its transcript is result_text already, so only
- * diarization runs (60-90). Failing again keeps that exact text; the audio
- * is not read at all, and the row keeps its audio_duration. processing_time
- * adds this attempt to the earlier one, since both went into the result. */
-static void run_diarize_only(job_run *r)
+/* The row of a retried job: completed with text when diarization now
+ * succeeded, else partial with the stored result_text untouched. */
+static void finish_retried(job_run *r, const char *text)
 {
     const store_job *job = r->job;
-    outcome o = stage_diarize(r, NULL);
-    if (o == OUTCOME_CANCELLED) {
-        finish_cancelled(r);
-        return;
-    }
+    bool ok = text != NULL;
     store_job_result res = store_default_job_result();
-    /* DIARIZE (engine issue): on success, the labelled transcript is to be
-     * formatted (90-100) and replace result_text here. */
-    res.status = o == OUTCOME_OK ? STORE_STATUS_COMPLETED : STORE_STATUS_PARTIAL;
-    res.result_text = job->result_text;
+    res.status = ok ? STORE_STATUS_COMPLETED : STORE_STATUS_PARTIAL;
+    res.result_text = ok ? text : job->result_text;
     res.detected_language = job->detected_language;
-    res.diarized = o == OUTCOME_OK;
-    res.speaker_count = o == OUTCOME_OK ? r->speaker_count : 0;
-    res.diarization_error = o == OUTCOME_OK ? NULL : r->diarization_message;
-    res.diarization_error_code = o == OUTCOME_OK ? NULL : r->diarization_code;
+    res.diarized = ok;
+    res.speaker_count = ok ? r->speaker_count : 0;
+    res.diarization_error = ok ? NULL : r->diarization_message;
+    res.diarization_error_code = ok ? NULL : r->diarization_code;
     res.audio_duration = job->audio_duration;
-    double took = util_now_seconds() - r->started;
-    res.processing_time = job->processing_time > 0 ? job->processing_time + took : took;
+    res.processing_time = total_processing(r);
     finish_row(r, &res);
+}
+
+/* A partial job retried: its transcript is result_text already, so only
+ * diarization (60-90) and, when it succeeds, formatting (90-100) run. The
+ * words and their times come from the stored JSON, not from recognising
+ * the audio again; the row keeps its audio_duration. processing_time adds
+ * this attempt to the earlier one, since both went into the result. */
+static void run_diarize_only(job_run *r)
+{
+    format_json_meta stored;
+    pipeline_result pr;
+    memset(&stored, 0, sizeof stored);
+    memset(&pr, 0, sizeof pr);
+    util_buf json = UTIL_BUF_INIT(STORE_MAX_RESULT_TEXT);
+    r->transcribe_span = &SPAN_TRANSCRIBE_BEFORE_DIARIZE;
+
+    outcome o = stage_rediarize(r, &stored, &pr);
+    if (o == OUTCOME_OK) {
+        /* The first run's engine, model, source and date stay: the words are
+         * still that run's. The time covers both attempts, like the row's. */
+        format_meta meta = format_json_meta_view(&stored);
+        meta.processing_seconds = total_processing(r);
+        if (stage_format(r, pr.transcript, &meta, &json) != OUTCOME_OK) {
+            diarization_failed(r, CODE_DIARIZATION_FAILED, r->message);
+            o = OUTCOME_FAILED;
+        }
+    }
+    if (o == OUTCOME_CANCELLED)
+        finish_cancelled(r);
+    else
+        finish_retried(r, o == OUTCOME_OK ? json.data : NULL);
+    util_buf_free(&json);
+    pipeline_result_clear(&pr);
+    format_json_meta_clear(&stored);
 }
 
 static bool is_diarize_retry(const store_job *job)

@@ -233,6 +233,8 @@ static void *worker_main(void *arg)
     }
     asr_close(slot->engine);
     slot->engine = NULL;
+    diarize_close(slot->diarizer);
+    slot->diarizer = NULL;
     worker__log(pool, WORKER_LOG_DEBUG, "%s: exiting", slot->name);
     return NULL;
 }
@@ -254,6 +256,14 @@ static int check_params(const worker_params *p, char *err, size_t errlen)
     if (!(p->idle_poll_seconds > 0) || !(p->cancel_check_seconds > 0))
         return util_errf(err, errlen, WORKER_ERR_INVALID,
                          "worker pool: idle poll and cancel check intervals must be > 0");
+    /* The same rules as a job's own counts, so a default never makes a job
+     * fail that the server accepted. */
+    diarize_params dp = diarize_default_params();
+    dp.min_speakers = p->min_speakers;
+    dp.max_speakers = p->max_speakers;
+    char why[256];
+    if (diarize_check_params(&dp, why, sizeof why) != DIARIZE_OK)
+        return util_errf(err, errlen, WORKER_ERR_INVALID, "worker pool: %s", why);
     return WORKER_OK;
 }
 
@@ -265,14 +275,17 @@ static int copy_params(worker_pool *pool, const worker_params *p)
     pool->engine = p->engine && p->engine[0] ? util_strdup(p->engine) : NULL;
     pool->model = p->model && p->model[0] ? util_strdup(p->model) : NULL;
     pool->language = p->language && p->language[0] ? util_strdup(p->language) : NULL;
+    pool->vad_model = p->vad_model && p->vad_model[0] ? util_strdup(p->vad_model) : NULL;
     if (!pool->db_path || (p->engine && p->engine[0] && !pool->engine) ||
         (p->model && p->model[0] && !pool->model) ||
-        (p->language && p->language[0] && !pool->language))
+        (p->language && p->language[0] && !pool->language) ||
+        (p->vad_model && p->vad_model[0] && !pool->vad_model))
         return WORKER_ERR_NOMEM;
     pool->params.db_path = pool->db_path;
     pool->params.engine = pool->engine;
     pool->params.model = pool->model;
     pool->params.language = pool->language;
+    pool->params.vad_model = pool->vad_model;
     return WORKER_OK;
 }
 
@@ -286,6 +299,7 @@ static void pool_destroy(worker_pool *pool, bool sync_init)
     free(pool->engine);
     free(pool->model);
     free(pool->language);
+    free(pool->vad_model);
     if (sync_init) {
         pthread_cond_destroy(&pool->job_ended);
         pthread_cond_destroy(&pool->wake);

@@ -8,18 +8,23 @@
  * Stages and progress (progress_phase, overall progress):
  *   diarize false: "transcribing" 0-90, "formatting" 90-100 -> completed
  *   diarize true:  "transcribing" 0-60, "diarizing" 60-90, "formatting"
- *                  90-100 -> completed, or partial when diarization fails:
- *                  the transcript is the result, diarized false, and
- *                  diarization_error(_code) say why. This version has no
- *                  diarization engine, so such jobs end partial with
- *                  diarization_error_code "diarization_failed".
+ *                  90-100 -> completed with speaker labels, diarized true
+ *                  and speaker_count; or partial when diarization fails:
+ *                  the transcript (without speakers) is the result,
+ *                  diarized false, and diarization_error(_code) say why
+ *                  (code "diarization_failed").
+ * Speaker counts: the job's min_speakers/max_speakers, each falling back to
+ * the pool's when the job leaves it unset (0); both unset = the engine's
+ * own range.
  * Retry of a partial job (store_set_status partial -> queued, which sets
- * retry_stage "diarize" and keeps result_text): the worker skips decoding —
- * the audio file is not even opened — runs only "diarizing" (60-90) and
- * ends partial again with the same result_text, byte for byte, the earlier
- * audio_duration, and processing_time summed over both attempts (or
- * completed once diarization succeeds). Without a stored result_text it
- * runs everything.
+ * retry_stage "diarize" and keeps result_text): no transcription — the
+ * words come from result_text, read back as JSON — only "diarizing"
+ * (60-90, reading the audio file again for the diarizer) and, when that
+ * succeeds, "formatting" (90-100): the labelled transcript replaces
+ * result_text and the job is completed, diarized. When it fails again the
+ * job stays partial with the same result_text, byte for byte. Either way
+ * the row keeps the earlier audio_duration, and processing_time sums both
+ * attempts. Without a stored result_text it runs everything.
  *
  * The transcript JSON's "source" is the job's original_name when set, else
  * the base name of audio_path (never the server's directory layout).
@@ -120,6 +125,13 @@ typedef struct {
     void *log_user_data;
     worker_event_cb event; /* may be NULL */
     void *event_user_data;
+    /* Speaker counts for diarize jobs that leave theirs unset (0); 0 = the
+     * diarization engine's default. 1..DIARIZE_MAX_SPEAKERS, min <= max. */
+    int min_speakers;
+    int max_speakers;
+    /* Silero VAD model for the built-in diarization engine (see
+     * diarize_params.vad_model); NULL/"" = the build's default. Copied. */
+    const char *vad_model;
 } worker_params;
 
 worker_params worker_default_params(void);

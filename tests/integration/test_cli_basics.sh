@@ -11,7 +11,7 @@ expect_code version 0
 run --help
 expect_code help 0
 main_help=$OUT
-for cmd in transcribe config wer; do
+for cmd in transcribe diarize config wer der; do
     grep -qE "^  $cmd " <<<"$main_help" && pass "help lists $cmd" || fail "help lacks $cmd"
     run "$cmd" --help
     expect_code "$cmd --help" 0
@@ -28,8 +28,9 @@ expect_code no-command 2
 
 sox -q "$(librivox_clip 0880)" "$W/clip.wav"
 
-# normal run: a summary line, no bar without a terminal
-run transcribe "$W/clip.wav" -o "$W/a.txt"
+# normal run: a summary line, no bar without a terminal (the diarized summary
+# is checked in test_diarize_cli.sh)
+run transcribe "$W/clip.wav" -o "$W/a.txt" --no-diarize
 expect_code plain-run 0
 grep -qE '^Transcribed 00:03 of audio in [0-9.]+ s \([0-9.]+x real time\) -> .*/a\.txt$' <<<"$ERR" \
     && pass "summary line" || fail "summary line" "stderr: $ERR"

@@ -9,9 +9,24 @@ librivox_concat "$W/talk.wav"
 files=(); for i in $(seq 8); do files+=("$W/talk.wav"); done
 sox -q "${files[@]}" "$W/long.wav"   # about 200 s: many seconds of work
 
+# wait_for_handler PID: until PID catches SIGINT (bit 2 of SigCgt), at most 5 s.
+wait_for_handler() {
+    local i mask
+    for i in $(seq 500); do
+        mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+        [ -n "$mask" ] && (( 0x$mask & 2 )) && return
+        sleep 0.01
+    done
+}
+
 interrupt_after() { # SECONDS OUTPUT SIGNAL
     "$CESAR_BIN" transcribe "$W/long.wav" -o "$2" 2>"$W/int.err" &
     local pid=$!
+    # A background job of a script starts with SIGINT ignored, so a signal
+    # sent before cesar installs its handler is lost; on a busy machine that
+    # window (exec, loading the shared libraries) can outlast the delay.
+    # Count the delay from when the handler is in place.
+    wait_for_handler "$pid"
     sleep "$1"
     local t0; t0=$(date +%s.%N)
     kill -"$3" "$pid"

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Output through the CLI: the format follows --format or the -o extension,
-# each format is well-formed, and all formats carry the same words.
+# each format is well-formed, and all formats carry the same words. Runs use
+# --no-diarize: speaker markers are test_diarize_cli.sh's subject.
 . "$(dirname "$0")/lib.sh"
 
 W=$WORK
 librivox_concat "$W/talk.wav"
 for ext in txt md srt vtt json; do
-    run transcribe "$W/talk.wav" -o "$W/t.$ext" -q
+    run transcribe "$W/talk.wav" -o "$W/t.$ext" -q --no-diarize
     expect_code "$ext" 0
 done
-run transcribe "$W/talk.wav" -o "$W/t.markdown" -q
+run transcribe "$W/talk.wav" -o "$W/t.markdown" -q --no-diarize
 expect_code markdown-extension 0
 
 # txt: one segment per line, several segments for 25 s of speech
@@ -51,13 +52,13 @@ PY
 then pass "json valid, complete, consistent with txt"; else fail "json check"; fi
 
 # --format overrides the extension; unknown extension falls back to config (txt)
-run transcribe "$W/talk.wav" -o "$W/forced.txt" --format json -q
+run transcribe "$W/talk.wav" -o "$W/forced.txt" --format json -q --no-diarize
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$W/forced.txt" 2>/dev/null \
     && pass "--format json wins over .txt" || fail "--format ignored"
-run transcribe "$W/talk.wav" -o "$W/plain.transcript" -q
+run transcribe "$W/talk.wav" -o "$W/plain.transcript" -q --no-diarize
 cmp -s "$W/plain.transcript" "$W/t.txt" && pass "unknown extension -> txt default" || fail "unknown extension"
 XDG_CONFIG_HOME=$W/cfg; mkdir -p "$W/cfg/cesar"; echo 'format = "vtt"' >"$W/cfg/cesar/config.toml"
-XDG_CONFIG_HOME=$W/cfg run transcribe "$W/talk.wav" -o "$W/cfgfmt.out" -q
+XDG_CONFIG_HOME=$W/cfg run transcribe "$W/talk.wav" -o "$W/cfgfmt.out" -q --no-diarize
 head -1 "$W/cfgfmt.out" | grep -qx WEBVTT && pass "config format default used" || fail "config format"
 
 finish

@@ -408,6 +408,34 @@ const char *th_audio_join(const char *name, const char *const *clip_ids)
     return out;
 }
 
+const char *th_audio_two_voices(const char *name)
+{
+    static const char *const voice[2][3] = {
+        {"en-us", "30", "150"}, /* voice, pitch, words per minute */
+        {"en-gb+f3", "80", "140"},
+    };
+    static const char *const line[2] = {
+        "Good morning. I would like to talk about the weather today, and about the plans "
+        "for the garden this spring.",
+        "Thank you. The garden needs water, and the roses should be cut back before the "
+        "rain comes next week.",
+    };
+    char *part[2];
+    for (int i = 0; i < 2; i++) {
+        part[i] = th_strf("%s/%s.voice%d.wav", g.workdir, name, i);
+        const char *argv[] = {"espeak-ng", "-v", voice[i][0], "-p",    voice[i][1], "-s",
+                              voice[i][2], "-w", part[i],     line[i], NULL};
+        if (!TH_CHECK(th_run(argv), "espeak-ng made voice %d of %s", i, name))
+            return NULL;
+    }
+    char *out = th_strf("%s/%s", g.workdir, name);
+    const char *argv[] = {"sox",   "-q", part[0], part[1], part[0], "-r",
+                          "16000", "-c", "1",     out,     NULL};
+    if (!TH_CHECK(th_run(argv), "sox made %s", name))
+        return NULL;
+    return out;
+}
+
 const char *th_audio_rounds(const char *name, int rounds)
 {
     const char *argv[16];

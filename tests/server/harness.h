@@ -253,6 +253,12 @@ const char *th_audio_rounds(const char *name, int rounds);
 /* The given clips (NULL-terminated ids) joined into WORKDIR/name. */
 const char *th_audio_join(const char *name, const char *const *clip_ids);
 
+/* A conversation of two synthetic voices made with espeak-ng (a low male
+ * and a high female one, A B A, about 20 s) and joined by sox into
+ * WORKDIR/name, 16 kHz mono. Harness-owned path; NULL (and a failed check)
+ * when espeak-ng or sox fails. */
+const char *th_audio_two_voices(const char *name);
+
 /* A WAV header for 16 kHz 16-bit mono followed by silence, total bytes
  * long, made sparse with ftruncate. Harness-owned path. */
 const char *th_audio_silent_wav(const char *name, long long bytes);

@@ -4,13 +4,17 @@
  * contains words of the clip's reference transcript; GET /result in all five
  * formats and the default format; GET /jobs pagination, filtering and its
  * 422s; 404 for unknown routes and ids, 405 with Allow for wrong methods,
- * 409 job_not_finished; /openapi.json and /docs.
+ * 409 job_not_finished; /openapi.json and /docs; the diarize default (on
+ * unless the server's configuration turns it off, as a second server with
+ * CESAR_DIARIZE=false shows). The happy-path job says diarize=false, since
+ * its results are checked without speaker labels.
  *
  * One server (one worker) serves the whole file; jobs are LibriVox clips, so
  * the file runs in well under a minute on two cores.
  */
 #include "harness.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,8 +258,23 @@ static void test_health(th_server *s)
         TH_CHECK(json_is_array(langs) && array_has_string(langs, "en"),
                  "pocketsphinx languages is an array including en");
     }
-    TH_CHECK(json_is_array(th_jget(h, "engines.diarization")),
-             "/health engines.diarization is an array");
+    json_t *diar = th_jget(h, "engines.diarization");
+    bool builtin = false;
+    int defaults = 0;
+    bool shaped = json_is_array(diar) && json_array_size(diar) >= 1;
+    json_array_foreach(diar, i, e)
+    {
+        const char *name = th_jstr(e, "name");
+        if (!name || !json_is_boolean(th_jget(e, "available")) ||
+            !json_is_boolean(th_jget(e, "default")))
+            shaped = false;
+        defaults += json_is_true(th_jget(e, "default"));
+        if (name && strcmp(name, "builtin") == 0)
+            builtin = json_is_true(th_jget(e, "available")) && json_is_true(th_jget(e, "default"));
+    }
+    TH_CHECK(shaped, "/health engines.diarization lists {name, available, default} objects");
+    TH_CHECK(builtin, "/health engines.diarization has builtin, available and the default");
+    TH_CHECK(defaults == 1, "exactly one diarization engine is the default (%d)", defaults);
     TH_CHECK(json_is_false(th_jget(h, "youtube.available")), "/health youtube.available false");
     TH_CHECK(th_jstr(h, "youtube.message") != NULL, "/health youtube.message is a string");
     const char *store = th_jstr(h, "store");
@@ -281,8 +300,10 @@ static void check_words(const char *text, const char *clip, const char *what)
 static char *test_happy_path(th_server *s)
 {
     const char *clip = "0920";
-    const char *fields[] = {"model",  "en-us", "engine", "pocketsphinx", "language", "en",
-                            "format", "vtt",   NULL};
+    /* diarize=false: the results below are compared without speaker labels
+     * (the server's default is to diarize) */
+    const char *fields[] = {"model",  "en-us", "engine",  "pocketsphinx", "language", "en",
+                            "format", "vtt",   "diarize", "false",        NULL};
     th_response *r = th_upload(s, th_clip(clip), "clip 0920.wav", fields, NULL);
     if (!TH_CHECK(r->status == 202, "POST /transcribe -> 202 (%s)", th_describe(r))) {
         th_response_free(r);
@@ -307,7 +328,7 @@ static char *test_happy_path(th_server *s)
         TH_CHECK(v && strcmp(v, expect[i][1]) == 0, "new job %s = %s (got %s)", expect[i][0],
                  expect[i][1], v ? v : "none");
     }
-    TH_CHECK(json_is_false(th_jget(job, "diarize")), "new job diarize false");
+    TH_CHECK(json_is_false(th_jget(job, "diarize")), "new job diarize false, as sent");
     TH_CHECK(th_jnum(job, "attempts", -1) == 0, "new job attempts 0");
     TH_CHECK(th_jnum(job, "progress", -1) == 0, "new job progress 0");
     TH_CHECK(th_jnull(job, "started_at") && th_jnull(job, "completed_at"),
@@ -354,6 +375,8 @@ static char *test_happy_path(th_server *s)
     TH_CHECK(th_jnull(done, "error_message") && th_jnull(done, "error_code"),
              "completed job has no error");
     TH_CHECK(json_is_false(th_jget(done, "diarized")), "diarized false without diarize");
+    TH_CHECK(th_jnull(done, "speaker_count"), "speaker_count null without diarize (got %g)",
+             th_jnum(done, "speaker_count", -1));
     json_decref(done);
     return out;
 }
@@ -593,6 +616,8 @@ static void accept_and_purge(th_server *s, const char *const *fields, const char
 
 static void test_accepted_fields(th_server *s)
 {
+    /* diarize left out: the server's setting, on by default */
+    accept_and_purge(s, NULL, "no diarize field", "diarize", json_true());
     const char *spell[][2] = {{"true", "t"}, {"false", "f"}, {"1", "t"},  {"0", "f"},
                               {"yes", "t"},  {"no", "f"},    {"on", "t"}, {"off", "f"}};
     for (size_t i = 0; i < sizeof spell / sizeof spell[0]; i++) {
@@ -741,6 +766,20 @@ static void test_events_of_finished(th_server *s, const char *id)
     th_sse_free(st);
 }
 
+/* A server configured with diarize off defaults jobs to no diarization,
+ * while a job may still ask for it. */
+static void test_diarize_default_off(void)
+{
+    th_server *s = th_server_start(
+        "no-diarize", &(th_server_opts){.workers = 1, .extra_env = {"CESAR_DIARIZE=false"}});
+    if (!s)
+        return;
+    accept_and_purge(s, NULL, "no diarize field, server diarize=false", "diarize", json_false());
+    accept_and_purge(s, (const char *const[]){"diarize", "true", NULL},
+                     "diarize=true, server diarize=false", "diarize", json_true());
+    th_server_stop(s, SIGTERM, 10);
+}
+
 int main(void)
 {
     th_init("test_api_basics");
@@ -758,5 +797,6 @@ int main(void)
         test_openapi_docs(s);
         free(id);
     }
+    test_diarize_default_off();
     return th_finish();
 }

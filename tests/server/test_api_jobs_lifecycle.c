@@ -4,12 +4,18 @@
  * itself); live progress seen by polling; DELETE of running, queued,
  * cancelled and finished jobs (200, 204 with purge, 409) and what it leaves
  * on disk; POST /jobs/{id}/retry of an error job (everything reruns) and of
- * a partial one (only diarization reruns; the transcript is kept); 409
- * invalid_state and no_result where the status forbids the operation.
+ * a partial one (only diarization reruns; the words are kept); speaker
+ * diarization (a two-voice recording comes back with a speaker on every
+ * segment); 409 invalid_state and no_result where the status forbids the
+ * operation.
  *
  * One server with one worker, so jobs queue behind each other in a known
  * order. An error job is made for real: its audio file is moved away inside
- * DATA/jobs/ID/ while it waits behind a long job.
+ * DATA/jobs/ID/ while it waits behind a long job. A partial job is made for
+ * real too, by a second server started with CESAR_FAULT_DIARIZE naming a
+ * file that exists (the diarizer then fails); deleting the file lets its
+ * retry succeed. The server's diarize default is on, so tests that assume
+ * no speakers say diarize=false.
  */
 #include "harness.h"
 
@@ -17,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool str_is(const char *a, const char *b)
 {
@@ -113,9 +120,12 @@ static void test_events(th_server *s, const char *audio)
 
 /* ---- live progress ---------------------------------------------------------------------- */
 
+static const char *const NO_DIARIZE[] = {"diarize", "false", NULL};
+static const char *const DIARIZE[] = {"diarize", "true", NULL};
+
 static void test_polling(th_server *s, const char *audio)
 {
-    char *id = th_submit(s, audio, "talk-x2.wav", NULL);
+    char *id = th_submit(s, audio, "talk-x2.wav", NO_DIARIZE);
     if (!id)
         return;
     json_t *j = th_wait_running(s, id, 0, 60);
@@ -404,54 +414,231 @@ static void test_retry_error(th_server *s, const char *long_audio)
     free(blocker);
 }
 
+/* ---- diarization ----------------------------------------------------------------------------- */
+
+/* The JSON rendering of a job's result (caller owns), NULL unless 200. */
+static json_t *result_json(th_server *s, const char *id)
+{
+    th_response *r = th_getf(s, "/jobs/%s/result?format=json", id);
+    json_t *j = NULL;
+    if (TH_CHECK(r->status == 200 && json_is_object(r->json),
+                 "GET /result?format=json -> 200 JSON (%s)", th_describe(r)))
+        j = json_incref(r->json);
+    th_response_free(r);
+    return j;
+}
+
+/* Segments with a "Speaker N" label, and all segments. */
+static size_t labelled_segments(const json_t *result, size_t *total)
+{
+    json_t *segs = th_jget(result, "segments");
+    size_t n = 0, i;
+    json_t *seg;
+    *total = json_array_size(segs);
+    json_array_foreach(segs, i, seg)
+    {
+        const char *sp = th_jstr(seg, "speaker");
+        if (sp && strncmp(sp, "Speaker ", 8) == 0)
+            n++;
+    }
+    return n;
+}
+
+static void test_diarized(th_server *s, const char *two_voices)
+{
+    char *id = th_submit(s, two_voices, "two voices.wav", DIARIZE);
+    if (!id)
+        return;
+    th_sse_stream *st = th_sse_collect(s, th_strf("/jobs/%s/events", id), 60);
+    /* the phases in order, each within its share of the whole */
+    int last_rank = -1;
+    bool ordered = true, ranges = true;
+    for (size_t i = 0; i < st->count; i++) {
+        const char *ph = th_jstr(st->events[i].json, "progress_phase");
+        double p = th_jnum(st->events[i].json, "progress", -1);
+        int rank = str_is(ph, "transcribing") ? 0
+                   : str_is(ph, "diarizing")  ? 1
+                   : str_is(ph, "formatting") ? 2
+                                              : -1;
+        if (rank < 0)
+            continue;
+        if (rank < last_rank)
+            ordered = false;
+        last_rank = rank;
+        if ((rank == 0 && p > 60) || (rank == 1 && (p < 60 || p > 90)) || (rank == 2 && p < 90))
+            ranges = false;
+    }
+    TH_CHECK(st->ended, "the diarize job's event stream ends (%zu events)", st->count);
+    TH_CHECK(ordered, "phases go transcribing, diarizing, formatting, never back");
+    TH_CHECK(ranges, "transcribing stays in 0-60, diarizing in 60-90, formatting 90-100");
+    th_sse_free(st);
+
+    json_t *j = th_wait_job(s, id, "completed,partial,error,cancelled", 60);
+    TH_CHECK(str_is(th_jstr(j, "status"), "completed"), "diarize=true completes (%s: %s)",
+             or_none(th_jstr(j, "status")), or_none(th_jstr(j, "diarization_error")));
+    TH_CHECK(json_is_true(th_jget(j, "diarize")) && json_is_true(th_jget(j, "diarized")),
+             "diarize true, diarized true");
+    double speakers = th_jnum(j, "speaker_count", -1);
+    TH_CHECK(speakers >= 1 && speakers <= 8, "speaker_count %g is 1..8 (the default range)",
+             speakers);
+    TH_CHECK(th_jnull(j, "diarization_error") && th_jnull(j, "diarization_error_code"),
+             "a diarized job has no diarization error");
+    json_decref(j);
+
+    json_t *res = result_json(s, id);
+    size_t total = 0, labelled = res ? labelled_segments(res, &total) : 0;
+    TH_CHECK(total >= 1 && labelled == total,
+             "every segment of the JSON result has a speaker (%zu of %zu)", labelled, total);
+    size_t i;
+    json_t *seg;
+    bool in_range = true;
+    json_array_foreach(th_jget(res, "segments"), i, seg)
+    {
+        const char *sp = th_jstr(seg, "speaker");
+        int n = sp ? atoi(sp + 8) : 0;
+        if (n < 1 || n > speakers)
+            in_range = false;
+    }
+    TH_CHECK(in_range, "speaker labels run from Speaker 1 to Speaker %g", speakers);
+    json_decref(res);
+
+    /* without diarization: no speakers, speaker_count not set */
+    char *plain = th_submit(s, two_voices, "two voices.wav", NO_DIARIZE);
+    j = plain ? th_wait_job(s, plain, "completed,partial,error,cancelled", 60) : NULL;
+    TH_CHECK(str_is(th_jstr(j, "status"), "completed") && json_is_false(th_jget(j, "diarize")) &&
+                 json_is_false(th_jget(j, "diarized")) && th_jnull(j, "speaker_count"),
+             "diarize=false completes without speakers (%s, speaker_count %g)",
+             or_none(th_jstr(j, "status")), th_jnum(j, "speaker_count", -1));
+    json_decref(j);
+    res = plain ? result_json(s, plain) : NULL;
+    labelled = res ? labelled_segments(res, &total) : 1;
+    TH_CHECK(labelled == 0, "no segment has a speaker without diarization (%zu)", labelled);
+    json_decref(res);
+    free(plain);
+    free(id);
+
+    /* a recording without speech: diarized, no speakers, speaker_count 0 */
+    const char *quiet = th_audio_silent_wav("silence.wav", 44 + 5 * 32000);
+    char *sid = quiet ? th_submit(s, quiet, "silence.wav", DIARIZE) : NULL;
+    j = sid ? th_wait_job(s, sid, "completed,partial,error,cancelled", 60) : NULL;
+    TH_CHECK(str_is(th_jstr(j, "status"), "completed") && json_is_true(th_jget(j, "diarized")),
+             "silence with diarize=true completes diarized (%s: %s)", or_none(th_jstr(j, "status")),
+             or_none(th_jstr(j, "diarization_error")));
+    json_t *count = th_jget(j, "speaker_count");
+    TH_CHECK(json_is_integer(count) && json_integer_value(count) == 0,
+             "speaker_count is 0 for silence (got %g)", th_jnum(j, "speaker_count", -1));
+    json_decref(j);
+    free(sid);
+}
+
 /* ---- partial ----------------------------------------------------------------------------------
  */
 
-/* audio takes seconds to transcribe, so a retry that wrongly transcribed
- * again would show in the event stream */
-static void test_partial(th_server *s, const char *audio)
+/* Words of a JSON result (text, start, end), flattened; caller decrefs. */
+static json_t *result_words(const json_t *result)
 {
-    char *id = th_submit(s, audio, "diarize.wav", (const char *const[]){"diarize", "true", NULL});
+    json_t *out = json_array();
+    size_t i, k;
+    json_t *seg, *w;
+    json_array_foreach(th_jget(result, "segments"), i, seg)
+    {
+        json_array_foreach(json_object_get(seg, "words"), k, w)
+        {
+            json_array_append_new(out, json_pack("[O, O, O]", json_object_get(w, "text"),
+                                                 json_object_get(w, "start"),
+                                                 json_object_get(w, "end")));
+        }
+    }
+    return out;
+}
+
+/* Waits for a retried job to end; also polls its phase meanwhile, so a
+ * transcription rerun would show even if the event stream missed it. */
+static json_t *wait_retry(th_server *s, const char *id, bool *saw_transcribing, double *took)
+{
+    double t0 = th_now();
+    json_t *j = NULL;
+    while (th_now() - t0 < 60) {
+        json_decref(j);
+        j = th_get_job(s, id);
+        const char *st = th_jstr(j, "status");
+        if (str_is(th_jstr(j, "progress_phase"), "transcribing") && str_is(st, "processing"))
+            *saw_transcribing = true;
+        if (str_is(st, "completed") || str_is(st, "partial") || str_is(st, "error") ||
+            str_is(st, "cancelled"))
+            break;
+        th_sleep(0.02);
+    }
+    *took = th_now() - t0;
+    return j;
+}
+
+/* Posts a retry of a partial job and follows its event stream to the end.
+ * Returns the final job (caller owns) and whether any sign of
+ * transcription showed. */
+static json_t *retry_partial(th_server *s, const char *id, bool *transcribed, double *took)
+{
+    *transcribed = false;
+    double t0 = th_now();
+    th_response *r = th_request(s, "POST", th_strf("/jobs/%s/retry", id), NULL, NULL, 0);
+    TH_CHECK(r->status == 202 && str_is(th_jstr(r->json, "status"), "queued"),
+             "POST /retry of a partial job -> 202 queued (%s)", th_describe(r));
+    TH_CHECK(th_jnull(r->json, "diarization_error_code"),
+             "the re-queued job's diarization error is cleared");
+    th_response_free(r);
+    th_sse_stream *st = th_sse_collect(s, th_strf("/jobs/%s/events", id), 60);
+    for (size_t i = 0; i < st->count; i++)
+        if (str_is(th_jstr(st->events[i].json, "progress_phase"), "transcribing"))
+            *transcribed = true;
+    TH_CHECK(st->ended && st->count >= 1, "the retry's event stream ends (%zu events)", st->count);
+    th_sse_free(st);
+    json_t *j = wait_retry(s, id, transcribed, took);
+    *took = th_now() - t0;
+    return j;
+}
+
+/* fault names the file whose existence makes the server's diarizer fail.
+ * A retry that wrongly transcribed again would show in its event stream, in
+ * the polled phase, and in its time against the first run's. */
+static void test_partial(th_server *s, const char *audio, const char *fault)
+{
+    char *id = th_submit(s, audio, "diarize.wav", DIARIZE);
     if (!id)
         return;
     json_t *j = th_wait_job(s, id, "completed,partial,error,cancelled", 60);
     TH_CHECK(str_is(th_jstr(j, "status"), "partial"),
-             "diarize=true ends partial while no diarization engine ships (got %s)",
+             "diarize=true ends partial when the diarizer fails (got %s)",
              or_none(th_jstr(j, "status")));
     TH_CHECK(str_is(th_jstr(j, "diarization_error_code"), "diarization_failed"),
              "diarization_error_code diarization_failed (got %s)",
              or_none(th_jstr(j, "diarization_error_code")));
     const char *de = th_jstr(j, "diarization_error");
-    TH_CHECK(de && *de, "diarization_error says why (%s)", or_none(de));
+    TH_CHECK(de && strstr(de, "CESAR_FAULT_DIARIZE"), "diarization_error says why (%s)",
+             or_none(de));
     TH_CHECK(json_is_true(th_jget(j, "diarize")) && json_is_false(th_jget(j, "diarized")),
              "diarize true, diarized false");
+    TH_CHECK(th_jnull(j, "speaker_count") || th_jnum(j, "speaker_count", -1) == 0,
+             "no speaker_count without speakers (%g)", th_jnum(j, "speaker_count", -1));
+    double first_time = th_jnum(j, "processing_time", -1);
+    double duration = th_jnum(j, "audio_duration", -1);
     const char *text = th_jstr(j, "result_text");
     char *before = text ? strdup(text) : NULL;
     TH_CHECK(before && th_words_found(before, "0920", NULL, 0) >= 0.5,
              "the partial job keeps its transcript");
     json_decref(j);
-    th_response *r = th_getf(s, "/jobs/%s/result", id);
-    TH_CHECK(r->status == 200 && r->body_len > 0, "GET /result of a partial job -> 200 (%s)",
-             th_describe(r));
-    th_response_free(r);
-    r = th_request(s, "DELETE", th_strf("/jobs/%s", id), NULL, NULL, 0);
+    json_t *partial = result_json(s, id);
+    size_t total = 0;
+    TH_CHECK(partial && labelled_segments(partial, &total) == 0 && total > 0,
+             "the partial result's %zu segments have no speaker", total);
+    th_response *r = th_request(s, "DELETE", th_strf("/jobs/%s", id), NULL, NULL, 0);
     th_expect_error(r, 409, "invalid_state", NULL, "DELETE of a partial job without purge");
     th_response_free(r);
 
-    r = th_request(s, "POST", th_strf("/jobs/%s/retry", id), NULL, NULL, 0);
-    TH_CHECK(r->status == 202 && str_is(th_jstr(r->json, "status"), "queued"),
-             "POST /retry of a partial job -> 202 queued (%s)", th_describe(r));
-    th_response_free(r);
-    th_sse_stream *st = th_sse_collect(s, th_strf("/jobs/%s/events", id), 60);
-    bool never_transcribing = true;
-    for (size_t i = 0; i < st->count; i++)
-        if (str_is(th_jstr(st->events[i].json, "progress_phase"), "transcribing"))
-            never_transcribing = false;
-    TH_CHECK(st->ended && st->count >= 1, "the retry's event stream ends (%zu events)", st->count);
-    TH_CHECK(never_transcribing, "the retry never shows progress_phase transcribing (%zu events)",
-             st->count);
-    th_sse_free(st);
-    j = th_wait_job(s, id, "completed,partial,error,cancelled", 30);
+    /* retried while the diarizer still fails: partial again, same result */
+    bool transcribed = false;
+    double took = 0;
+    j = retry_partial(s, id, &transcribed, &took);
+    TH_CHECK(!transcribed, "the failing retry never shows progress_phase transcribing");
     TH_CHECK(str_is(th_jstr(j, "status"), "partial"), "the retried job ends partial again (%s)",
              or_none(th_jstr(j, "status")));
     TH_CHECK(before && str_is(th_jstr(j, "result_text"), before),
@@ -462,6 +649,42 @@ static void test_partial(th_server *s, const char *audio)
     TH_CHECK(th_jnum(j, "attempts", -1) == 2, "the retried partial job has attempts 2 (got %g)",
              th_jnum(j, "attempts", -1));
     json_decref(j);
+
+    /* the diarizer works again: the retry completes with speakers */
+    TH_CHECK(unlink(fault) == 0, "removed the fault file %s", fault);
+    j = retry_partial(s, id, &transcribed, &took);
+    TH_CHECK(!transcribed, "the retry never shows progress_phase transcribing");
+    TH_CHECK(str_is(th_jstr(j, "status"), "completed"), "the retry completes (%s: %s)",
+             or_none(th_jstr(j, "status")), or_none(th_jstr(j, "diarization_error")));
+    TH_CHECK(json_is_true(th_jget(j, "diarized")) && th_jnum(j, "speaker_count", -1) >= 1,
+             "the retried job is diarized with speaker_count %g", th_jnum(j, "speaker_count", -1));
+    TH_CHECK(th_jnull(j, "diarization_error") && th_jnull(j, "diarization_error_code"),
+             "the diarization error is gone");
+    TH_CHECK(th_jnum(j, "attempts", -1) == 3, "attempts 3 (got %g)", th_jnum(j, "attempts", -1));
+    TH_CHECK(th_jnum(j, "audio_duration", -1) == duration, "audio_duration kept (%g, was %g)",
+             th_jnum(j, "audio_duration", -1), duration);
+    /* transcribing this audio took first_time; the retry must not have */
+    th_note("first run %.2f s of processing; the successful retry took %.2f s", first_time, took);
+    TH_CHECK(first_time > 0 && took < first_time / 2,
+             "the retry (%.2f s) took well under the transcribing run (%.2f s)", took, first_time);
+    json_decref(j);
+    json_t *done = result_json(s, id);
+    total = 0;
+    size_t labelled = done ? labelled_segments(done, &total) : 0;
+    TH_CHECK(total > 0 && labelled == total, "every segment now has a speaker (%zu of %zu)",
+             labelled, total);
+    json_t *w0 = result_words(partial), *w1 = result_words(done);
+    TH_CHECK(json_array_size(w0) > 0 && json_equal(w0, w1),
+             "the words and their times are the partial result's (%zu and %zu words)",
+             json_array_size(w0), json_array_size(w1));
+    TH_CHECK(str_is(th_jstr(done, "text"), th_jstr(partial, "text")),
+             "the whole text is the partial result's");
+    TH_CHECK(str_is(th_jstr(done, "source"), "diarize.wav"), "the source name is kept (%s)",
+             or_none(th_jstr(done, "source")));
+    json_decref(w0);
+    json_decref(w1);
+    json_decref(done);
+    json_decref(partial);
     free(before);
     free(id);
 }
@@ -472,16 +695,30 @@ int main(void)
     const char *talk = th_audio_rounds("talk.wav", 1);     /* ~25 s: seconds of work */
     const char *talk2 = th_audio_rounds("talk-x2.wav", 2); /* ~50 s */
     const char *lng = th_audio_rounds("long.wav", 10);     /* ~4 min: ~45 s of work */
+    const char *two = th_audio_two_voices("two-voices.wav");
     th_server *s = th_server_start("lifecycle", &(th_server_opts){.workers = 1});
     if (s && talk && talk2 && lng) {
         test_events(s, talk);
         test_polling(s, talk2);
         test_delete(s, lng);
         test_retry_error(s, lng);
-        test_partial(s, talk);
+        if (two)
+            test_diarized(s, two);
         th_response *r = th_getf(s, "/health");
         TH_CHECK(r->status == 200, "the server is still up (%s)", th_describe(r));
         th_response_free(r);
+        th_server_stop(s, SIGTERM, 10); /* the CPU for the next server */
     }
+    /* a server whose diarizer fails while the fault file exists */
+    const char *fault = th_write_file("diarize-fault", "", 0);
+    th_server *f =
+        fault ? th_server_start("faulty",
+                                &(th_server_opts){
+                                    .workers = 1,
+                                    .extra_env = {th_strf("CESAR_FAULT_DIARIZE=%s", fault)},
+                                })
+              : NULL;
+    if (f)
+        test_partial(f, th_clip("0920"), fault); /* ~6 s: a second or two of work */
     return th_finish();
 }

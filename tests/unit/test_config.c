@@ -225,6 +225,7 @@ static void test_load_full_file(void **state)
                                   "diarize = false\n"
                                   "min_speakers = 2\n"
                                   "max_speakers = 3\n"
+                                  "vad_model = \"/models/vad.bin\"\n"
                                   "hf_token = \"hf_abc\"\n"
                                   "data_dir = \"/srv/cesar/data\"\n"
                                   "cache_dir = '/srv/cesar/cache'\n"
@@ -247,6 +248,7 @@ static void test_load_full_file(void **state)
     assert_false(v->diarize);
     assert_int_equal(v->min_speakers, 2);
     assert_int_equal(v->max_speakers, 3);
+    assert_string_equal(v->vad_model, "/models/vad.bin");
     assert_string_equal(v->hf_token, "hf_abc");
     assert_string_equal(v->data_dir, "/srv/cesar/data");
     assert_string_equal(v->cache_dir, "/srv/cesar/cache");
@@ -909,6 +911,7 @@ static void test_show_defaults(void **state)
              "diarize = true  # default\n"
              "min_speakers = 1  # default\n"
              "max_speakers = 8  # default\n"
+             "vad_model = \"\"  # default\n"
              "hf_token = \"\"  # default\n"
              "data_dir = \"%s/.local/share/cesar\"  # default\n"
              "cache_dir = \"%s/.cache/cesar\"  # default\n"
@@ -988,7 +991,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 18);
+    assert_int_equal(doc->n, 19);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1024,7 +1027,7 @@ static void test_key_table(void **state)
 {
     (void)state;
     const char *expected[] = {"engine", "model", "language", "threads", "format", "diarize",
-                              "min_speakers", "max_speakers", "hf_token", "data_dir",
+                              "min_speakers", "max_speakers", "vad_model", "hf_token", "data_dir",
                               "cache_dir", "server.host", "server.port", "server.workers",
                               "server.max_upload_size", "server.api_key", "server.db",
                               "server.shutdown_timeout"};
@@ -1049,7 +1052,7 @@ static void test_key_table(void **state)
         assert_int_equal(k->secret, secret);
     }
     assert_int_equal(n, sizeof expected / sizeof expected[0]);
-    assert_non_null(strstr(config_keys()[8].description, "HF_TOKEN"));
+    assert_non_null(strstr(config_keys()[9].description, "HF_TOKEN"));
 }
 
 static void test_key_types_match_behaviour(void **state)

@@ -55,10 +55,14 @@ static void defaults_fill_everything(void **state)
     assert_string_equal(out.model, "en-us");
     assert_string_equal(out.format, "txt");
     assert_null(out.language);
-    /* diarize defaults to the server's setting only when an engine exists */
-    assert_int_equal(out.diarize, server__diarization_available());
+    /* the built-in diarizer is always there: diarize is the server's setting */
+    assert_true(server__diarization_available());
+    assert_true(out.diarize);
     assert_int_equal(out.min_speakers, 0);
     assert_int_equal(out.max_speakers, 0);
+    s.diarize = false;
+    assert_int_equal(server__form_resolve(&s, &f, &out, name, sizeof name, why, sizeof why), 0);
+    assert_false(out.diarize);
 }
 
 static void given_values_are_used(void **state)

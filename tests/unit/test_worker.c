@@ -5,8 +5,9 @@
  * stops it within a few seconds, so the file runs in ~20 s on 2 cores.
  * The stage tests trace the phases a job goes through by reading its row on
  * every progress event (on the worker thread, before it moves on), and cover
- * diarization: a diarize job ends partial with its transcript, and its retry
- * runs diarization alone, without the audio.
+ * diarization: a diarize job completes with speakers; made to fail (the
+ * CESAR_FAULT_DIARIZE file) it ends partial with its transcript, and its
+ * retry runs diarization alone — no transcribing phase, the same words.
  *
  * Each test gets its own database file, so no test sees another's jobs. */
 /* cmocka needs these before it, in this order */
@@ -45,6 +46,7 @@
 typedef struct {
     char dir[256];
     char long_wav[320]; /* "" when sox failed: long tests skip */
+    char fault[300];    /* CESAR_FAULT_DIARIZE points here; exists only when a test makes it */
     int db_counter;
 } group_state;
 
@@ -109,6 +111,9 @@ static int group_setup(void **state)
         return -1;
     }
     make_long_wav(g);
+    snprintf(g->fault, sizeof g->fault, "%s/fault", g->dir);
+    /* Once, before any worker thread exists: see fault_on. */
+    setenv("CESAR_FAULT_DIARIZE", g->fault, 1);
     *state = g;
     return 0;
 }
@@ -390,6 +395,15 @@ static void test_rejects_bad_params(void **state)
     p = params_for(f, 1);
     p.progress_interval_seconds = 1.5; /* the row must move at least once a second */
     assert_int_equal(worker_pool_start(&pool, &p, f->err, sizeof f->err), WORKER_ERR_INVALID);
+    p = params_for(f, 1);
+    p.min_speakers = 4;
+    p.max_speakers = 2;
+    assert_int_equal(worker_pool_start(&pool, &p, f->err, sizeof f->err), WORKER_ERR_INVALID);
+    assert_non_null(strstr(f->err, "min_speakers"));
+    p.min_speakers = 0;
+    p.max_speakers = 33;
+    assert_int_equal(worker_pool_start(&pool, &p, f->err, sizeof f->err), WORKER_ERR_INVALID);
+    assert_non_null(strstr(f->err, "max_speakers"));
     p = params_for(f, 1);
     p.db_path = NULL;
     assert_int_equal(worker_pool_start(&pool, &p, NULL, 0), WORKER_ERR_INVALID);
@@ -729,10 +743,6 @@ static void test_notify_wakes_idle_worker(void **state)
 
 /* ---- 8. stages: diarization, partial jobs and their retry ---------------------------- */
 
-#define DIARIZATION_MESSAGE                                                                        \
-    "speaker diarization is not available in this version of Cesar; the transcript has no "        \
-    "speaker labels"
-
 /* Progress written for every pipeline callback (almost), so the trace sees
  * the end of each span and not only its start. */
 static worker_params traced_params(fixture *f)
@@ -758,8 +768,25 @@ static void copy_clip(fixture *f, const char *src, char *dst, size_t n)
     assert_int_equal(fclose(out), 0);
 }
 
-/* The row of a job that ended partial because diarization is missing. */
-static void check_partial(fixture *f, const char *id, int attempts)
+/* Diarization fails while the file CESAR_FAULT_DIARIZE names exists. The
+ * variable is set once, before any worker thread starts (setenv is not
+ * safe against threads reading the environment); tests create and delete
+ * the file instead. */
+static void fault_on(fixture *f)
+{
+    FILE *out = fopen(f->g->fault, "w");
+    assert_non_null(out);
+    assert_int_equal(fclose(out), 0);
+}
+
+static void fault_off(fixture *f)
+{
+    assert_int_equal(unlink(f->g->fault), 0);
+}
+
+/* The row of a job whose diarization failed: the transcript is its result;
+ * why names a part of the diarization message. */
+static void check_partial(fixture *f, const char *id, int attempts, const char *why)
 {
     store_job *job = get_job(f, id);
     if (job->status != STORE_STATUS_PARTIAL)
@@ -769,8 +796,11 @@ static void check_partial(fixture *f, const char *id, int attempts)
     assert_non_null(job->result_text);
     assert_true(valid_json(job->result_text));
     assert_non_null(strstr(job->result_text, "consider how much")); /* the words are there */
+    assert_null(strstr(job->result_text, "Speaker 1"));             /* no labels */
     assert_string_equal(job->diarization_error_code, "diarization_failed");
-    assert_string_equal(job->diarization_error, DIARIZATION_MESSAGE);
+    assert_non_null(job->diarization_error);
+    if (!strstr(job->diarization_error, why))
+        fail_msg("diarization_error '%s' does not mention '%s'", job->diarization_error, why);
     assert_false(job->diarized);
     assert_int_equal(job->speaker_count, 0);
     assert_float_equal(job->progress, 100.0, 1e-9);
@@ -785,35 +815,110 @@ static void check_partial(fixture *f, const char *id, int attempts)
     store_job_free(job);
 }
 
-static void test_diarize_job_ends_partial(void **state)
+/* The row of a diarize job that succeeded: every segment has a speaker. */
+static void check_diarized(fixture *f, const char *id, int attempts)
+{
+    store_job *job = get_job(f, id);
+    if (job->status != STORE_STATUS_COMPLETED)
+        fail_msg("job %s is %s (%s / %s)", id, store_status_name(job->status),
+                 job->error_message ? job->error_message : "",
+                 job->diarization_error ? job->diarization_error : "");
+    assert_true(job->diarized);
+    assert_true(job->speaker_count >= 1);
+    assert_null(job->diarization_error);
+    assert_null(job->diarization_error_code);
+    assert_null(job->retry_stage);
+    assert_int_equal(job->attempts, attempts);
+    assert_float_equal(job->progress, 100.0, 1e-9);
+    assert_true(valid_json(job->result_text));
+    transcript *t = NULL;
+    assert_int_equal(format_parse_json(job->result_text, strlen(job->result_text), &t, NULL, f->err,
+                                       sizeof f->err),
+                     FORMAT_OK);
+    assert_true(t->n_segments >= 1);
+    for (size_t i = 0; i < t->n_segments; i++) {
+        assert_true(t->segments[i].speaker >= 0);
+        assert_true(t->segments[i].speaker < job->speaker_count);
+    }
+    transcript_free(t);
+    store_job_free(job);
+}
+
+/* The same words at the same times in two JSON results, whatever their
+ * speakers and however the segments were split between them. */
+static void assert_same_words(fixture *f, const char *json_a, const char *json_b)
+{
+    transcript *a = NULL, *b = NULL;
+    assert_int_equal(format_parse_json(json_a, strlen(json_a), &a, NULL, f->err, sizeof f->err),
+                     FORMAT_OK);
+    assert_int_equal(format_parse_json(json_b, strlen(json_b), &b, NULL, f->err, sizeof f->err),
+                     FORMAT_OK);
+    size_t n = transcript_word_count(a);
+    assert_true(n > 0);
+    assert_int_equal(transcript_word_count(b), n);
+    size_t sa = 0, wa = 0, sb = 0, wb = 0;
+    for (size_t k = 0; k < n; k++) {
+        while (wa >= a->segments[sa].n_words) {
+            sa++;
+            wa = 0;
+        }
+        while (wb >= b->segments[sb].n_words) {
+            sb++;
+            wb = 0;
+        }
+        const transcript_word *x = &a->segments[sa].words[wa++];
+        const transcript_word *y = &b->segments[sb].words[wb++];
+        assert_string_equal(x->text, y->text);
+        assert_float_equal(x->start, y->start, 1e-9);
+        assert_float_equal(x->end, y->end, 1e-9);
+    }
+    assert_string_equal(a->language, b->language);
+    assert_float_equal(a->duration, b->duration, 1e-9);
+    transcript_free(a);
+    transcript_free(b);
+}
+
+static void assert_phases_in_order(const phase_trace *t)
+{
+    int tr = trace_index(t, "transcribing"), di = trace_index(t, "diarizing"),
+        fo = trace_index(t, "formatting");
+    if (tr < 0 || di < 0 || fo < 0 || !(tr < di && di < fo))
+        fail_msg("phases out of order: transcribing %d, diarizing %d, formatting %d (%d seen)", tr,
+                 di, fo, t->n_phases);
+    assert_int_equal(t->n_phases, 3); /* no phase comes back */
+    /* transcribing owns 0-60 when diarization follows: it got far into its
+     * span, and never past it; diarizing 60-90 */
+    assert_true(t->transcribing_writes >= 3);
+    assert_true(t->max_transcribing > 30.0);
+    assert_true(t->max_transcribing <= 60.0 + 1e-9);
+    assert_true(t->diarizing_writes >= 1);
+    assert_float_equal(t->min_diarizing, 60.0, 1e-9);
+    assert_true(t->max_diarizing <= 90.0 + 1e-9);
+}
+
+static void test_diarize_job_completes_with_speakers(void **state)
 {
     fixture *f = *state;
     char id[STORE_ID_LEN + 1];
     add_job_with(f, CLIP_0870, true, NULL, id);
     trace_start(f, id);
     worker_params p = traced_params(f);
+    p.max_speakers = 3; /* the job leaves its counts unset: the pool's apply */
     start_pool(f, &p);
     worker_pool_notify(f->pool);
-    assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 30) >= 0);
+    assert_true(wait_status(f, id, STORE_STATUS_COMPLETED, 30) >= 0);
     assert_true(wait_idle(f->pool, 5) >= 0);
-    check_partial(f, id, 1);
+    check_completed(f, id, "consider how much", CLIP_0870_SECONDS);
+    check_diarized(f, id, 1);
+    store_job *job = get_job(f, id);
+    assert_true(job->speaker_count <= 3);
+    assert_non_null(strstr(job->result_text, "\"speaker\": \"Speaker 1\""));
+    store_job_free(job);
 
     phase_trace t = trace_get(f);
     assert_int_equal(t.read_failures, 0);
-    int tr = trace_index(&t, "transcribing"), di = trace_index(&t, "diarizing"),
-        fo = trace_index(&t, "formatting");
-    if (tr < 0 || di < 0 || fo < 0 || !(tr < di && di < fo))
-        fail_msg("phases out of order: transcribing %d, diarizing %d, formatting %d (%d seen)", tr,
-                 di, fo, t.n_phases);
-    assert_int_equal(t.n_phases, 3); /* no phase comes back */
-    /* transcribing owns 0-60 when diarization follows: it got far into its
-     * span, and never past it */
-    assert_true(t.transcribing_writes >= 3);
-    assert_true(t.max_transcribing > 30.0);
-    assert_true(t.max_transcribing <= 60.0 + 1e-9);
-    assert_true(t.diarizing_writes >= 1);
-    assert_float_equal(t.min_diarizing, 60.0, 1e-9);
-    assert_true(t.max_diarizing <= 90.0 + 1e-9);
+    assert_phases_in_order(&t);
+    assert_true(t.max_diarizing > 60.0); /* it moved through its span */
 
     assert_int_equal(atomic_load(&f->finished), 1);
     assert_int_equal(atomic_load(&f->cancelled), 0);
@@ -821,44 +926,72 @@ static void test_diarize_job_ends_partial(void **state)
     assert_int_equal(atomic_load(&f->refetch_warnings), 0);
 }
 
-static void test_partial_retry_diarizes_only(void **state)
+/* Runs a diarize job for a copy of CLIP_0870 (file name in clip) while
+ * diarization fails, to partial; leaves the fault file in place. */
+static void run_to_partial(fixture *f, char *clip, size_t clip_n, char id[STORE_ID_LEN + 1])
 {
-    fixture *f = *state;
-    char clip[400], moved[420], id[STORE_ID_LEN + 1];
-    copy_clip(f, CLIP_0870, clip, sizeof clip);
+    copy_clip(f, CLIP_0870, clip, clip_n);
     add_job_with(f, clip, true, "Entretien à Zürich.wav", id);
+    fault_on(f);
     trace_start(f, id);
     worker_params p = traced_params(f);
     start_pool(f, &p);
-    double t0 = util_now_seconds();
     worker_pool_notify(f->pool);
     assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 30) >= 0);
-    double first_run = util_now_seconds() - t0;
     assert_true(wait_idle(f->pool, 5) >= 0);
-    check_partial(f, id, 1);
-    store_job *before = get_job(f, id);
-    /* the client's file name is the source, not the server's file */
-    assert_non_null(strstr(before->result_text, "Entretien à Zürich.wav"));
-    assert_null(strstr(before->result_text, "clip-"));
+    check_partial(f, id, 1, "CESAR_FAULT_DIARIZE");
+    phase_trace t = trace_get(f);
+    assert_int_equal(t.read_failures, 0);
+    assert_phases_in_order(&t);
+}
 
-    /* Without its audio, a retry that decoded again would end in error. */
-    snprintf(moved, sizeof moved, "%s.moved", clip);
-    assert_int_equal(rename(clip, moved), 0);
+/* Puts a partial job back to queued (the retry route) and checks the store
+ * kept its transcript for the diarize-only run. */
+static void requeue_partial(fixture *f, const char *id, const store_job *before)
+{
     store_job *queued = NULL;
     assert_int_equal(
         store_set_status(f->s, id, STORE_STATUS_QUEUED, &queued, f->err, sizeof f->err), STORE_OK);
     assert_string_equal(queued->retry_stage, "diarize");
     assert_string_equal(queued->result_text, before->result_text);
     store_job_free(queued);
+}
+
+static void test_diarize_failure_ends_partial(void **state)
+{
+    fixture *f = *state;
+    char clip[400], id[STORE_ID_LEN + 1];
+    run_to_partial(f, clip, sizeof clip, id);
+    fault_off(f);
+    store_job *job = get_job(f, id);
+    /* the client's file name is the source, not the server's file */
+    assert_non_null(strstr(job->result_text, "Entretien à Zürich.wav"));
+    assert_null(strstr(job->result_text, "clip-"));
+    store_job_free(job);
+    assert_int_equal(atomic_load(&f->finished), 1);
+    assert_int_equal(atomic_load(&f->errors_logged), 0);
+}
+
+/* A retry whose diarization fails again (here the audio is gone) stays
+ * partial with the same result_text, byte for byte, without transcribing. */
+static void test_partial_retry_failing_keeps_text(void **state)
+{
+    fixture *f = *state;
+    char clip[400], moved[420], id[STORE_ID_LEN + 1];
+    run_to_partial(f, clip, sizeof clip, id);
+    fault_off(f);
+    store_job *before = get_job(f, id);
+
+    snprintf(moved, sizeof moved, "%s.moved", clip);
+    assert_int_equal(rename(clip, moved), 0);
+    requeue_partial(f, id, before);
     trace_start(f, id);
-    t0 = util_now_seconds();
     worker_pool_notify(f->pool);
-    assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 10) >= 0);
-    double retry_run = util_now_seconds() - t0;
+    assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 20) >= 0);
     assert_true(wait_idle(f->pool, 5) >= 0);
     assert_int_equal(rename(moved, clip), 0);
 
-    check_partial(f, id, 2);
+    check_partial(f, id, 2, "clip-"); /* the message names the missing file */
     store_job *after = get_job(f, id);
     size_t n = strlen(before->result_text);
     assert_int_equal(strlen(after->result_text), n);
@@ -878,9 +1011,49 @@ static void test_partial_retry_diarizes_only(void **state)
     assert_int_equal(trace_index(&t, "formatting"), -1); /* the stored text is not re-rendered */
     assert_float_equal(t.min_diarizing, 60.0, 1e-9);
     assert_true(t.max_diarizing <= 90.0 + 1e-9);
-    if (!(retry_run < first_run / 2))
-        fail_msg("the retry took %.2f s, the first run %.2f s: did it decode again?", retry_run,
-                 first_run);
+    assert_int_equal(atomic_load(&f->claimed), 2);
+    assert_int_equal(atomic_load(&f->finished), 2);
+    assert_int_equal(atomic_load(&f->errors_logged), 0);
+}
+
+/* Once diarization works, the retry completes the job with speakers, and
+ * its words are the first run's: nothing was transcribed again. */
+static void test_partial_retry_diarizes_only(void **state)
+{
+    fixture *f = *state;
+    char clip[400], id[STORE_ID_LEN + 1];
+    run_to_partial(f, clip, sizeof clip, id);
+    store_job *before = get_job(f, id);
+    int models_before = atomic_load(&f->models_loaded);
+
+    fault_off(f);
+    requeue_partial(f, id, before);
+    trace_start(f, id);
+    worker_pool_notify(f->pool);
+    assert_true(wait_status(f, id, STORE_STATUS_COMPLETED, 20) >= 0);
+    assert_true(wait_idle(f->pool, 5) >= 0);
+
+    check_diarized(f, id, 2);
+    store_job *after = get_job(f, id);
+    assert_same_words(f, before->result_text, after->result_text);
+    assert_non_null(strstr(after->result_text, "Entretien à Zürich.wav")); /* source kept */
+    assert_non_null(strstr(after->result_text, "\"pocketsphinx\""));
+    assert_true(after->audio_duration == before->audio_duration);
+    assert_true(after->processing_time >= before->processing_time);
+    assert_string_equal(after->detected_language, before->detected_language);
+    store_job_free(after);
+    store_job_free(before);
+
+    /* diarizing then formatting; no transcribing, no model loaded */
+    phase_trace t = trace_get(f);
+    assert_int_equal(t.read_failures, 0);
+    assert_int_equal(t.n_phases, 2);
+    assert_string_equal(t.phases[0], "diarizing");
+    assert_string_equal(t.phases[1], "formatting");
+    assert_int_equal(t.transcribing_writes, 0);
+    assert_float_equal(t.min_diarizing, 60.0, 1e-9);
+    assert_true(t.max_diarizing <= 90.0 + 1e-9);
+    assert_int_equal(atomic_load(&f->models_loaded), models_before);
     assert_int_equal(atomic_load(&f->claimed), 2);
     assert_int_equal(atomic_load(&f->finished), 2);
     assert_int_equal(atomic_load(&f->errors_logged), 0);
@@ -907,9 +1080,9 @@ static void test_diarize_retry_without_text_runs_all(void **state)
     worker_params p = traced_params(f);
     start_pool(f, &p);
     worker_pool_notify(f->pool);
-    assert_true(wait_status(f, id, STORE_STATUS_PARTIAL, 30) >= 0);
+    assert_true(wait_status(f, id, STORE_STATUS_COMPLETED, 30) >= 0);
     assert_true(wait_idle(f->pool, 5) >= 0);
-    check_partial(f, id, 2);
+    check_diarized(f, id, 2);
     phase_trace t = trace_get(f);
     assert_int_equal(trace_index(&t, "transcribing"), 0);
     assert_true(trace_index(&t, "diarizing") > 0);
@@ -960,7 +1133,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_requeues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_grace_finishes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notify_wakes_idle_worker, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_diarize_job_ends_partial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diarize_job_completes_with_speakers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diarize_failure_ends_partial, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_retry_failing_keeps_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_retry_diarizes_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_diarize_retry_without_text_runs_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_diarize_transcribes_to_90, setup, teardown),
