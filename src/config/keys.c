@@ -82,7 +82,7 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
     [CONFIG__K_VAD_MODEL] = {"vad_model", "string", "CESAR_VAD_MODEL",
                              "Silero VAD v6.2 model file (ggml) the built-in diarization "
                              "engine finds speech with; empty = the one set at build time, "
-                             "if any, else speech is found by energy", false},
+                             "if any; \"none\" = find speech by energy", false},
     [CONFIG__K_HF_TOKEN] = {"hf_token", "string", "CESAR_HF_TOKEN",
                             "Hugging Face access token for downloading models; read from "
                             "CESAR_HF_TOKEN, else HF_TOKEN", true},

@@ -481,9 +481,11 @@ cleanup:
 }
 
 /* The VAD model to load: the caller's or the one named at build time;
- * NULL when none is configured. */
+ * NULL when none is configured or the caller asks for "none". */
 static const char *vad_model_path(const diarize_params *p)
 {
+    if (p->vad_model && strcmp(p->vad_model, "none") == 0)
+        return NULL;
     if (p->vad_model && p->vad_model[0])
         return p->vad_model;
 #ifdef CESAR_VAD_MODEL_DEFAULT

@@ -56,17 +56,19 @@ typedef struct {
     /* Speaker count constraints. 0 = unset. num_speakers, when set, fixes
      * the count exactly and overrides min/max. Otherwise the engine chooses
      * a count in [min_speakers or 1, max_speakers or 8]. Each set value must
-     * be 1..DIARIZE_MAX_SPEAKERS and min <= max. */
+     * be 1..DIARIZE_MAX_SPEAKERS and min <= max. The builtin engine finds
+     * at most one speaker per 1.5 s piece of speech, so a count above that
+     * yields fewer speakers (never an error). */
     int min_speakers;
     int max_speakers;
     int num_speakers;
     int n_threads;       /* <= 0: engine default */
     /* builtin: the Silero VAD model file (ggml container) used to find
-     * speech; NULL/"" = the file named at build time (CMake option
-     * CESAR_VAD_MODEL; the vad_model config key sets this), else none:
-     * speech is then found by energy alone. A model that is named but
-     * cannot be loaded is an error of diarize_open. Read by diarize_open
-     * only (borrowed for the call). */
+     * speech (the vad_model config key sets this); NULL/"" = the file named
+     * at build time (CMake option CESAR_VAD_MODEL), if any; with none, or
+     * with "none", speech is found by energy alone. A model that is named
+     * but cannot be loaded is an error of diarize_open. Read by
+     * diarize_open only (borrowed for the call). */
     const char *vad_model;
     diarize_progress_cb progress;
     void *progress_user_data;
@@ -122,13 +124,13 @@ void diarize_close(diarize_engine *e); /* NULL-safe */
 int diarize_set_params(diarize_engine *e, const diarize_params *p, char *err, size_t errlen);
 
 /* Diarizes everything src yields into *out (zeroed first; on failure left
- * empty).
+ * empty). Memory stays bounded by the audio's length in feature frames
+ * (about 100 bytes per 10 ms), never by samples.
  *
  * Fault injection (for tests of the "transcript kept, speakers missing"
  * paths, as SQLite tests its error paths): when the environment variable
  * CESAR_FAULT_DIARIZE names a file that exists, the run fails with
- * DIARIZE_ERR_FAILED and a message saying so. Memory stays bounded by the audio's length in feature frames
- * (about 100 bytes per 10 ms), never by samples. */
+ * DIARIZE_ERR_FAILED and a message saying so. */
 int diarize_run(diarize_engine *e, const diarize_source *src, diarize_result *out, char *err,
                 size_t errlen);
 

@@ -91,7 +91,9 @@ int diarize__resegment(const float *mfcc, const size_t *idx, const diarize__top 
             const float *x = &mfcc[idx[t] * D];
             for (int s = 0; s < k; s++)
                 ll[t * (size_t)k + (size_t)s] =
-                    st.frames[s] > 0 ? (float)diarize__speaker_score(ubm, &models[s], &top[t], x) : -1e30f;
+                    st.frames[s] > 0
+                        ? (float)diarize__speaker_score(ubm, &models[s], &top[t], x)
+                        : -1e30f;
         }
         if (viterbi(ll, n, k, labels) != 0)
             goto cleanup;

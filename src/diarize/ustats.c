@@ -1,8 +1,9 @@
 /* ustats: speaker statistics measured against the recording's background
  * model (UBM): for each group of frames and each UBM component, the soft
- * count of frames the component explains and their sum. Two groups spoken by one voice put the same sounds in the same
- * components at the same places; MAP-adapting the UBM with a group's
- * statistics (speaker_model.c) turns them into that voice's model.
+ * count of frames the component explains and their sum. Two groups spoken
+ * by one voice put the same sounds in the same components at the same
+ * places; MAP-adapting the UBM with a group's statistics
+ * (speaker_model.c) turns them into that voice's model.
  */
 #include <math.h>
 #include <stdlib.h>
