@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "diarize/diarize.h"
 #include "diarize/silero.h"
 
 /* Frames: 25 ms windows every 10 ms at 16 kHz. */
@@ -173,6 +174,45 @@ void diarize__speaker_model_build(const diarize__ustats *st, size_t g, const dia
 /* log p(x | model), over the frame's best UBM components. */
 double diarize__speaker_score(const diarize__gmm *ubm, const diarize__speaker_model *model,
                               const diarize__top *top, const float *x);
+
+/* ---- the engine's stages over a recording's speech --------------------------- */
+
+/* Speech frames, the piece each belongs to, and their UBM components. */
+typedef struct {
+    size_t *idx;       /* speech frame -> frame index */
+    int *piece;        /* speech frame -> piece */
+    diarize__top *top; /* speech frame -> best UBM components (filled by the caller) */
+    size_t n;          /* speech frames */
+    size_t n_pieces;
+} diarize__speech;
+
+/* Lists the frames speech[] marks and cuts each speech region into pieces
+ * of about 1.5 s (longer when there would be too many for the clustering's
+ * pair table). Returns 0 or -1 (out of memory; free pc anyway). */
+int diarize__speech_cut(const diarize__features *feats, const unsigned char *speech,
+                        diarize__speech *pc);
+void diarize__speech_free(diarize__speech *pc); /* leaves pc zeroed */
+
+/* Clusters groups of speech frames (group_of[t] for frame t, n groups)
+ * into speakers within min_k..max_k (p->num_speakers, when set, exactly);
+ * labels[t] receives frame t's speaker. Returns k, or -1 (out of memory
+ * or cancelled). */
+int diarize__cluster(const diarize_params *p, const diarize__features *feats,
+                     const diarize__speech *pc, const int *group_of, size_t n, int min_k,
+                     int max_k, int *labels);
+
+/* Renumbers labels densely (speakers with no frame dropped); returns the
+ * new k or -1. */
+int diarize__labels_compact(int *labels, size_t n, int k);
+/* Gives the frames of speakers holding a sliver of the speech to their
+ * neighbours, never going below min_k speakers; returns the new k or -1. */
+int diarize__labels_dissolve_slivers(int *labels, size_t n, int k, int min_k);
+/* Turns shorter than 0.25 s inside continuous speech join a neighbour. */
+void diarize__labels_smooth(const diarize__speech *pc, int *labels);
+/* Appends one turn per run of a speaker over consecutive speech frames,
+ * times shifted by offset. Returns 0 or -1 (out of memory). */
+int diarize__turns_emit(const diarize__speech *pc, const int *labels, double offset,
+                        diarize_result *out);
 
 /* ---- agglomerative clustering ------------------------------------------------- */
 

@@ -55,14 +55,13 @@ static int put_fact(util_buf *out, const char *label, const char *value)
     return rc;
 }
 
+/* The header of the tool Cesar replaces, exactly: its three facts in its
+ * order, so readers and scripts that look for them still find them. The
+ * source file and engine are in the JSON output. */
 static int put_header(const transcript *t, const format_meta *meta, size_t speakers, util_buf *out)
 {
     char text[64];
     int rc = util_buf_puts(out, "# Transcript\n\n");
-    if (rc == UTIL_OK && meta->source)
-        rc = put_fact(out, "Source", meta->source);
-    /* Speakers, Duration, Created: the three facts of the old tool's
-     * header, in its order, so readers that look for them still find them. */
     if (rc == UTIL_OK && speakers > 0)
         rc = util_buf_printf(out, "**Speakers:** %zu detected\n", speakers);
     format_duration(t->duration, text, sizeof text);
@@ -71,20 +70,6 @@ static int put_header(const transcript *t, const format_meta *meta, size_t speak
     /* A date gmtime cannot represent is left out rather than made up. */
     if (rc == UTIL_OK && format__utc_text(meta->created, false, text, sizeof text))
         rc = put_fact(out, "Created", text);
-    if (rc == UTIL_OK && meta->engine) {
-        rc = util_buf_puts(out, "**Engine:** ");
-        if (rc == UTIL_OK)
-            rc = format__put_text(out, meta->engine, FORMAT__ESC_NONE);
-        if (rc == UTIL_OK && meta->model) {
-            rc = util_buf_puts(out, " (");
-            if (rc == UTIL_OK)
-                rc = format__put_text(out, meta->model, FORMAT__ESC_NONE);
-            if (rc == UTIL_OK)
-                rc = util_buf_putc(out, ')');
-        }
-        if (rc == UTIL_OK)
-            rc = util_buf_putc(out, '\n');
-    }
     if (rc == UTIL_OK)
         rc = util_buf_puts(out, "\n---\n");
     return rc;

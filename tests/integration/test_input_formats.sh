@@ -6,8 +6,10 @@
 
 W=$WORK
 # Real speech (a LibriVox sentence) at 44.1 kHz stereo, so every file is
-# resampled and downmixed on the way in, as a user's files would be.
-sox -q "$(librivox_clip 0920)" -r 44100 -c 2 "$W/source.wav"
+# resampled and downmixed on the way in, as a user's files would be. -R:
+# sox dithers with a time-seeded generator otherwise, and the lossy codecs
+# can turn that noise into a different word now and then.
+sox -q -R "$(librivox_clip 0920)" -r 44100 -c 2 "$W/source.wav"
 
 enc() { ffmpeg -loglevel error -y "$@" </dev/null; }
 # The videos run 2 s past the speech rather than being cut with -shortest,

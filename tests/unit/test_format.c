@@ -473,9 +473,10 @@ static void test_default_meta(void **state)
     assert_true(m.created >= before && m.created <= after);
     /* NULL meta means these defaults. */
     transcript *t = make_short();
-    char *md = render(FORMAT_MD, t, NULL);
-    assert_non_null(strstr(md, "**Engine:** pocketsphinx (en-us)\n"));
-    free(md);
+    char *json = render(FORMAT_JSON, t, NULL);
+    assert_non_null(strstr(json, "\"pocketsphinx\""));
+    assert_non_null(strstr(json, "\"en-us\""));
+    free(json);
     transcript_free(t);
 }
 
