@@ -13,6 +13,8 @@ packages=(
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
   # job store, HTTP server, JSON, HTTP client
   libsqlite3-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
+  # YouTube links: the audio is downloaded by the yt-dlp program
+  yt-dlp
   # tests: unit framework, test audio, reference transcripts, NumPy for the
   # reference implementations the unit tests compare against
   libcmocka-dev ffmpeg sox libsox-fmt-all espeak-ng pocketsphinx-testdata

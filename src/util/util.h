@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifndef CESAR_VERSION
 #define CESAR_VERSION "0.1.0"
@@ -107,5 +108,34 @@ void util_path_dirname(const char *path, char *dir, size_t n);
 
 /* Seconds from an arbitrary fixed point; for measuring intervals. */
 double util_now_seconds(void);
+
+/* ---- hashing ---------------------------------------------------------- */
+
+/* SHA-256 (FIPS 180-4), used to name download-cache entries after their
+ * keys. Not a MAC and not constant-time: do not use it for secrets. */
+#define UTIL_SHA256_LEN 32     /* bytes in a digest */
+#define UTIL_SHA256_HEX_LEN 64 /* characters in its hex form, without the NUL */
+
+/* Incremental form, for data that arrives in pieces: init, update any
+ * number of times, final once (the context must be re-initialised before
+ * it is used again). Contexts are plain values; no cleanup is needed. */
+typedef struct {
+    uint32_t state[8];
+    uint64_t total;           /* bytes hashed so far */
+    unsigned char block[64];  /* pending bytes of the current block */
+    size_t fill;              /* how many of block are in use (< 64) */
+} util_sha256_ctx;
+
+void util_sha256_init(util_sha256_ctx *ctx);
+void util_sha256_update(util_sha256_ctx *ctx, const void *data, size_t len);
+void util_sha256_final(util_sha256_ctx *ctx, unsigned char digest[UTIL_SHA256_LEN]);
+
+/* The digest of len bytes at data (data may be NULL when len is 0). */
+void util_sha256(const void *data, size_t len, unsigned char digest[UTIL_SHA256_LEN]);
+/* A digest as 64 lower-case hex characters plus a NUL. */
+void util_sha256_to_hex(const unsigned char digest[UTIL_SHA256_LEN],
+                        char hex[UTIL_SHA256_HEX_LEN + 1]);
+/* util_sha256 followed by util_sha256_to_hex. */
+void util_sha256_hex(const void *data, size_t len, char hex[UTIL_SHA256_HEX_LEN + 1]);
 
 #endif
