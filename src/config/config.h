@@ -49,6 +49,13 @@ typedef struct {
     char hf_token[CONFIG_MAX_STRING];/* secret */
     char data_dir[CONFIG_MAX_STRING];  /* $XDG_DATA_HOME/cesar */
     char cache_dir[CONFIG_MAX_STRING]; /* $XDG_CACHE_HOME/cesar */
+    /* links (URL and YouTube input) */
+    bool allow_private_urls;         /* false: refuse loopback/private targets */
+    char ytdlp_path[CONFIG_MAX_STRING]; /* "yt-dlp" */
+    int download_connect_timeout;    /* seconds, 10 */
+    int download_timeout;            /* seconds, 3600; 0 = none */
+    int cache_max_age;               /* seconds a download is reused, 86400; 0 = never */
+    long long cache_max_size;        /* bytes, 10 GiB */
     /* [server] */
     char server_host[256];           /* "127.0.0.1" */
     int server_port;                 /* 8000; 0 = any free port */

@@ -92,6 +92,26 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
     [CONFIG__K_CACHE_DIR] = {"cache_dir", "string", "CESAR_CACHE_DIR",
                              "cache directory; default $XDG_CACHE_HOME/cesar or ~/.cache/cesar",
                              false},
+    [CONFIG__K_ALLOW_PRIVATE_URLS] = {"allow_private_urls", "boolean", "CESAR_ALLOW_PRIVATE_URLS",
+                                      "download links that lead to loopback, private, "
+                                      "link-local or multicast addresses (off: refused)", false},
+    [CONFIG__K_YTDLP_PATH] = {"ytdlp_path", "string", "CESAR_YTDLP_PATH",
+                              "the yt-dlp program used for YouTube links (a name looked up "
+                              "in PATH, or a path)", false},
+    [CONFIG__K_DOWNLOAD_CONNECT_TIMEOUT] = {"download_connect_timeout", "integer",
+                                            "CESAR_DOWNLOAD_CONNECT_TIMEOUT",
+                                            "seconds to wait for a download's server to "
+                                            "answer (1-3600)", false},
+    [CONFIG__K_DOWNLOAD_TIMEOUT] = {"download_timeout", "integer", "CESAR_DOWNLOAD_TIMEOUT",
+                                    "seconds a whole download may take (0-604800; 0 = no "
+                                    "limit)", false},
+    [CONFIG__K_CACHE_MAX_AGE] = {"cache_max_age", "integer", "CESAR_CACHE_MAX_AGE",
+                                 "seconds a downloaded file is reused for the same link "
+                                 "(0-31536000; 0 = never)", false},
+    [CONFIG__K_CACHE_MAX_SIZE] = {"cache_max_size", "integer", "CESAR_CACHE_MAX_SIZE",
+                                  "largest size of the download cache in bytes, oldest "
+                                  "entries evicted first; the environment and flags also "
+                                  "take K, M, G or T", false},
     [CONFIG__K_SERVER_HOST] = {"server.host", "string", "CESAR_SERVER_HOST",
                                "address the HTTP server listens on", false},
     [CONFIG__K_SERVER_PORT] = {"server.port", "integer", "CESAR_SERVER_PORT",
@@ -140,6 +160,19 @@ static const config__key keys[CONFIG__K_COUNT] = {
     [CONFIG__K_CACHE_DIR] = {CONFIG__STRING, FIELD(cache_dir), .def_xdg = "XDG_CACHE_HOME",
                              .def_home = ".cache", .check = nonempty_ok,
                              .expect = "a non-empty directory path"},
+    [CONFIG__K_ALLOW_PRIVATE_URLS] = {CONFIG__BOOLEAN, FIELD(allow_private_urls),
+                                      .def_number = 0},
+    [CONFIG__K_YTDLP_PATH] = {CONFIG__STRING, FIELD(ytdlp_path), .def_string = "yt-dlp",
+                              .check = nonempty_ok, .expect = "a program name or path"},
+    [CONFIG__K_DOWNLOAD_CONNECT_TIMEOUT] = {CONFIG__INTEGER, FIELD(download_connect_timeout),
+                                            .min = 1, .max = 3600, .def_number = 10},
+    [CONFIG__K_DOWNLOAD_TIMEOUT] = {CONFIG__INTEGER, FIELD(download_timeout), .min = 0,
+                                    .max = 604800, .def_number = 3600},
+    [CONFIG__K_CACHE_MAX_AGE] = {CONFIG__INTEGER, FIELD(cache_max_age), .min = 0,
+                                 .max = 31536000, .def_number = 86400},
+    [CONFIG__K_CACHE_MAX_SIZE] = {CONFIG__INTEGER, FIELD(cache_max_size), .min = 0,
+                                  .max = LLONG_MAX, .size_suffix = true,
+                                  .def_number = 10737418240LL},
     [CONFIG__K_SERVER_HOST] = {CONFIG__STRING, FIELD(server_host), .def_string = "127.0.0.1",
                                .check = host_ok, .expect = "a host name or address (non-empty, "
                                "no spaces)"},

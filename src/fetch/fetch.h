@@ -160,4 +160,27 @@ int fetch_cache_get(fetch_cache *c, const char *key, const char *dest_path, bool
 int fetch_cache_put(fetch_cache *c, const char *key, const char *src_path, char *err,
                     size_t errlen);
 
+/* ---- one call for callers: link -> file ---------------------------------- */
+
+typedef struct {
+    fetch_params net;             /* timeouts, size cap, private targets, yt-dlp, progress, cancel */
+    const char *cache_dir;        /* NULL/"" = no cache */
+    double cache_max_age_seconds; /* default 86 400 */
+    long long cache_max_bytes;    /* default 10 GiB */
+    bool no_cache;                /* neither read nor write the cache */
+} fetch_get_params;
+
+fetch_get_params fetch_get_default_params(void);
+
+/* Gets the file behind any link fetch_classify accepts into dir: a fresh
+ * cached copy when there is one (and !no_cache), else a download (fetch_http
+ * or fetch_ytdlp), which is then stored in the cache (unless no_cache). The
+ * cache never makes a download fail: its errors count as misses. On
+ * success *out_path (malloc'd; caller frees and eventually removes the
+ * file) is a new file in dir and *from_cache (may be NULL) says where it
+ * came from; on failure nothing of this call is left in dir. What the file
+ * holds is not checked: callers probe it as audio. */
+int fetch_get(const char *url, const char *dir, const fetch_get_params *p, char **out_path,
+              bool *from_cache, char *err, size_t errlen);
+
 #endif

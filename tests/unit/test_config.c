@@ -229,6 +229,12 @@ static void test_load_full_file(void **state)
                                   "hf_token = \"hf_abc\"\n"
                                   "data_dir = \"/srv/cesar/data\"\n"
                                   "cache_dir = '/srv/cesar/cache'\n"
+                                  "allow_private_urls = true\n"
+                                  "ytdlp_path = \"/opt/yt-dlp\"\n"
+                                  "download_connect_timeout = 5\n"
+                                  "download_timeout = 60\n"
+                                  "cache_max_age = 120\n"
+                                  "cache_max_size = 1_000_000\n"
                                   "\n"
                                   "[server]\n"
                                   "host = \"0.0.0.0\"\n"
@@ -252,6 +258,12 @@ static void test_load_full_file(void **state)
     assert_string_equal(v->hf_token, "hf_abc");
     assert_string_equal(v->data_dir, "/srv/cesar/data");
     assert_string_equal(v->cache_dir, "/srv/cesar/cache");
+    assert_true(v->allow_private_urls);
+    assert_string_equal(v->ytdlp_path, "/opt/yt-dlp");
+    assert_int_equal(v->download_connect_timeout, 5);
+    assert_int_equal(v->download_timeout, 60);
+    assert_int_equal(v->cache_max_age, 120);
+    assert_true(v->cache_max_size == 1000000);
     assert_string_equal(v->server_host, "0.0.0.0");
     assert_int_equal(v->server_port, 9000);
     assert_int_equal(v->server_workers, 4);
@@ -915,6 +927,12 @@ static void test_show_defaults(void **state)
              "hf_token = \"\"  # default\n"
              "data_dir = \"%s/.local/share/cesar\"  # default\n"
              "cache_dir = \"%s/.cache/cesar\"  # default\n"
+             "allow_private_urls = false  # default\n"
+             "ytdlp_path = \"yt-dlp\"  # default\n"
+             "download_connect_timeout = 10  # default\n"
+             "download_timeout = 3600  # default\n"
+             "cache_max_age = 86400  # default\n"
+             "cache_max_size = 10737418240  # default\n"
              "\n"
              "[server]\n"
              "host = \"127.0.0.1\"  # default\n"
@@ -991,7 +1009,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 19);
+    assert_int_equal(doc->n, 25);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1028,7 +1046,9 @@ static void test_key_table(void **state)
     (void)state;
     const char *expected[] = {"engine", "model", "language", "threads", "format", "diarize",
                               "min_speakers", "max_speakers", "vad_model", "hf_token", "data_dir",
-                              "cache_dir", "server.host", "server.port", "server.workers",
+                              "cache_dir", "allow_private_urls", "ytdlp_path",
+                              "download_connect_timeout", "download_timeout", "cache_max_age",
+                              "cache_max_size", "server.host", "server.port", "server.workers",
                               "server.max_upload_size", "server.api_key", "server.db",
                               "server.shutdown_timeout"};
     size_t n = 0;
