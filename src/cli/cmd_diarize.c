@@ -4,7 +4,8 @@
  * temporary file renamed into place, so a failed or interrupted run leaves
  * no file behind. Unlike `cesar transcribe`, a failed diarization leaves
  * nothing worth keeping, so it is a plain failure (exit 1). Silence is not a
- * failure: it gives an empty RTTM and "0 speakers".
+ * failure: it gives an empty RTTM and "0 speakers". A URL input is
+ * downloaded first (download.c) into a temporary copy removed afterwards.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cli/diarize_args.h"
+#include "cli/download.h"
 #include "cli/job.h"
 #include "cli/output_check.h"
 #include "pipeline/pipeline.h"
@@ -52,12 +54,12 @@ static int write_rttm(const cli_diarize_args *a, const util_buf *rttm, char *err
     return util_write_file_atomic(a->output, data, rttm->len, err, errlen);
 }
 
-static int render_and_write(const cli_diarize_args *a, const pipeline_result *r, char *err,
-                            size_t errlen)
+static int render_and_write(const cli_diarize_args *a, const pipeline_result *r,
+                            const char *source, char *err, size_t errlen)
 {
     char file_id[256];
     util_buf rttm = UTIL_BUF_INIT(0);
-    cli_rttm_file_id(a->input, file_id, sizeof file_id);
+    cli_rttm_file_id(source, file_id, sizeof file_id);
     int rc = diarize_rttm_render(r->turns, r->n_turns, file_id, &rttm, err, errlen);
     if (rc != DIARIZE_OK)
         goto cleanup;
@@ -90,13 +92,31 @@ static void print_summary(const cli_diarize_args *a, const pipeline_result *r,
 static int diarize(const cli_diarize_args *a)
 {
     cli_job job;
-    cli_job_init(&job, CLI_JOB_DIARIZE, a->input);
-    fill_params(a, &job);
-    job.show_bar = a->verbosity >= 0 && isatty(STDERR_FILENO);
-    job.verbose_input = a->verbosity > 0 ? a->input : NULL;
+    cli_download dl = {0};
+    bool is_url = cli_download_is_url(a->input);
+    bool show_bar = a->verbosity >= 0 && isatty(STDERR_FILENO);
     double started = util_now_seconds();
     int exit_code = CLI_EXIT_OK;
-    char err[2048];
+    char err[4096];
+
+    /* The job is set up first so that every exit below can clear it. */
+    cli_job_init(&job, CLI_JOB_DIARIZE, a->input);
+    fill_params(a, &job);
+    job.show_bar = show_bar;
+    job.verbose_input = a->verbosity > 0 ? a->input : NULL;
+    if (is_url) {
+        exit_code = cli_download_run(a->input, config_get(a->cfg), a->no_cache, show_bar, &dl,
+                                     err, sizeof err);
+        if (exit_code == CLI_EXIT_INTERRUPTED) {
+            cli_error("%s; no RTTM written", err);
+            goto cleanup;
+        }
+        if (exit_code != CLI_EXIT_OK) {
+            cli_error("%s", err);
+            goto cleanup;
+        }
+        job.input = dl.path;
+    }
 
     if (!cli_job_run(&job)) {
         exit_code = CLI_EXIT_FAILURE;
@@ -109,13 +129,17 @@ static int diarize(const cli_diarize_args *a)
         goto cleanup;
     }
     if (job.rc != PIPELINE_OK) {
+        const char *why = job.err[0] ? job.err : pipeline_strerror(job.rc);
         cli_job_bar_clear(&job);
-        cli_error("%s", job.err[0] ? job.err : pipeline_strerror(job.rc));
+        if (is_url)
+            cli_download_explain(&dl, a->input, why, err, sizeof err);
+        cli_error("%s", is_url ? err : why);
         exit_code = CLI_EXIT_FAILURE;
         goto cleanup;
     }
     cli_job_bar_phase(&job, PIPELINE_PHASE_FORMATTING, 1.0);
-    int written = render_and_write(a, &job.result, err, sizeof err);
+    int written = render_and_write(a, &job.result, is_url ? dl.source : a->input, err,
+                                   sizeof err);
     cli_job_bar_clear(&job);
     if (written != 0) {
         cli_error("%s", err);
@@ -126,6 +150,7 @@ static int diarize(const cli_diarize_args *a)
 
 cleanup:
     cli_job_clear(&job);
+    cli_download_clear(&dl);
     return exit_code;
 }
 

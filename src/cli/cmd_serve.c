@@ -219,11 +219,15 @@ static server_params make_server_params(const config_values *v, const char *db_p
     sp.max_speakers = v->max_speakers;
     sp.log = server_log;
     sp.log_user_data = verbosity;
+    sp.ytdlp_path = v->ytdlp_path;
     return sp;
 }
 
+/* cache_dir (capacity n) receives the download cache's directory, which
+ * must outlive worker_pool_start (the pool copies it). The same place the
+ * CLI uses, so `cesar transcribe URL` and the server share downloads. */
 static worker_params make_worker_params(const config_values *v, const char *db_path,
-                                        int *verbosity, server *srv)
+                                        int *verbosity, server *srv, char *cache_dir, size_t n)
 {
     worker_params wp = worker_default_params();
     wp.db_path = db_path;
@@ -239,6 +243,16 @@ static worker_params make_worker_params(const config_values *v, const char *db_p
     wp.log_user_data = verbosity;
     wp.event = server_on_worker_event;
     wp.event_user_data = srv;
+    wp.allow_private_urls = v->allow_private_urls;
+    wp.ytdlp_path = v->ytdlp_path;
+    wp.download_connect_timeout_ms = (long)v->download_connect_timeout * 1000L;
+    wp.download_timeout_ms = (long)v->download_timeout * 1000L;
+    /* Links obey the upload limit: a job is a job whichever way it came. */
+    wp.download_max_bytes = v->server_max_upload_size;
+    snprintf(cache_dir, n, "%s/downloads", v->cache_dir);
+    wp.cache_dir = cache_dir;
+    wp.cache_max_age_seconds = (double)v->cache_max_age;
+    wp.cache_max_bytes = v->cache_max_size;
     return wp;
 }
 
@@ -258,7 +272,9 @@ static int run(const config_values *v, const char *db_path, int *verbosity, sigs
         cli_error("serve: %s", err);
         goto cleanup;
     }
-    worker_params wp = make_worker_params(v, db_path, verbosity, srv);
+    char cache_dir[CONFIG_MAX_STRING + 16];
+    worker_params wp =
+        make_worker_params(v, db_path, verbosity, srv, cache_dir, sizeof cache_dir);
     if (worker_pool_start(&pool, &wp, err, sizeof err) != WORKER_OK) {
         cli_error("serve: %s", err);
         goto cleanup;

@@ -6,7 +6,10 @@
  *
  * A failed speaker diarization does not lose the transcript: it is written
  * without speaker labels, the failure is reported, and the exit code is
- * CLI_EXIT_PARTIAL, so scripts can tell "no labels" from "no transcript". */
+ * CLI_EXIT_PARTIAL, so scripts can tell "no labels" from "no transcript".
+ *
+ * A URL input is downloaded first (download.c) and the pipeline runs on the
+ * downloaded file; the temporary copy goes away with the run. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/download.h"
 #include "cli/job.h"
 #include "cli/output_check.h"
 #include "cli/transcribe_args.h"
@@ -42,12 +46,12 @@ static void fill_params(const cli_transcribe_args *a, cli_job *job)
 }
 
 static int render_transcript(const cli_transcribe_args *a, const pipeline_result *r,
-                             util_buf *out, char *err, size_t errlen)
+                             const char *source, util_buf *out, char *err, size_t errlen)
 {
     format_meta meta = format_default_meta();
     meta.engine = r->engine;
     meta.model = r->model;
-    meta.source = a->input;
+    meta.source = source;
     meta.processing_seconds = r->total_seconds;
     meta.created = time(NULL);
     return format_render(a->format, r->transcript, &meta, out, err, errlen);
@@ -86,11 +90,11 @@ static int save_recovery_copy(const cli_transcribe_args *a, const util_buf *out,
     return util_write_file_atomic(path, out->data, out->len, err, sizeof err);
 }
 
-static int write_output(const cli_transcribe_args *a, const pipeline_result *r, char *err,
-                        size_t errlen)
+static int write_output(const cli_transcribe_args *a, const pipeline_result *r,
+                        const char *source, char *err, size_t errlen)
 {
     util_buf out = UTIL_BUF_INIT(0);
-    int rc = render_transcript(a, r, &out, err, errlen);
+    int rc = render_transcript(a, r, source, &out, err, errlen);
     if (rc != FORMAT_OK)
         goto cleanup;
     if (to_stdout(a)) {
@@ -193,13 +197,31 @@ static int exit_code_for(int pipeline_rc, const pipeline_result *r)
 static int transcribe(const cli_transcribe_args *a)
 {
     cli_job job;
-    cli_job_init(&job, CLI_JOB_TRANSCRIBE, a->input);
-    fill_params(a, &job);
-    job.show_bar = a->verbosity >= 0 && isatty(STDERR_FILENO);
-    job.verbose_input = a->verbosity > 0 ? a->input : NULL;
+    cli_download dl = {0};
+    bool is_url = cli_download_is_url(a->input);
+    bool show_bar = a->verbosity >= 0 && isatty(STDERR_FILENO);
     double started = util_now_seconds();
     int exit_code = CLI_EXIT_OK;
     char err[8192]; /* room for two paths: the output's and a recovery copy's */
+
+    /* The job is set up first so that every exit below can clear it. */
+    cli_job_init(&job, CLI_JOB_TRANSCRIBE, a->input);
+    fill_params(a, &job);
+    job.show_bar = show_bar;
+    job.verbose_input = a->verbosity > 0 ? a->input : NULL;
+    if (is_url) {
+        exit_code = cli_download_run(a->input, config_get(a->cfg), a->no_cache, show_bar, &dl,
+                                     err, sizeof err);
+        if (exit_code == CLI_EXIT_INTERRUPTED) {
+            cli_error("%s; no transcript written", err);
+            goto cleanup;
+        }
+        if (exit_code != CLI_EXIT_OK) {
+            cli_error("%s", err);
+            goto cleanup;
+        }
+        job.input = dl.path;
+    }
 
     if (!cli_job_run(&job)) {
         exit_code = CLI_EXIT_FAILURE;
@@ -213,12 +235,14 @@ static int transcribe(const cli_transcribe_args *a)
     }
     if (job.rc != PIPELINE_OK) {
         cli_job_bar_clear(&job);
-        cli_error("%s", job.err);
+        if (is_url)
+            cli_download_explain(&dl, a->input, job.err, err, sizeof err);
+        cli_error("%s", is_url ? err : job.err);
         exit_code = exit_code_for(job.rc, &job.result);
         goto cleanup;
     }
     cli_job_bar_phase(&job, PIPELINE_PHASE_FORMATTING, 0.9);
-    int written = write_output(a, &job.result, err, sizeof err);
+    int written = write_output(a, &job.result, is_url ? dl.source : a->input, err, sizeof err);
     cli_job_bar_clear(&job);
     if (written != FORMAT_OK) {
         cli_error("%s", err);
@@ -234,6 +258,7 @@ static int transcribe(const cli_transcribe_args *a)
 
 cleanup:
     cli_job_clear(&job);
+    cli_download_clear(&dl);
     return exit_code;
 }
 

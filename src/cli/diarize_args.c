@@ -15,6 +15,7 @@ enum {
     OPT_END,
     OPT_MAX_DURATION,
     OPT_CONFIG,
+    OPT_NO_CACHE,
 };
 
 static const struct option diarize_options[] = {
@@ -26,6 +27,7 @@ static const struct option diarize_options[] = {
     {"start-time", required_argument, NULL, OPT_START},
     {"end-time", required_argument, NULL, OPT_END},
     {"max-duration", required_argument, NULL, OPT_MAX_DURATION},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -44,6 +46,10 @@ void cli_diarize_usage(FILE *f)
         "name without its extension). Output goes to OUTPUT, or to standard output\n"
         "when -o is absent or '-'. Audio with no speech gives an empty file.\n"
         "\n"
+        "INPUT may also be an http:// or https:// URL (a direct media link or a\n"
+        "YouTube video), downloaded first as by 'cesar transcribe'; the file id is\n"
+        "then the URL's last path segment or the video id.\n"
+        "\n"
         "Options:\n"
         "  -o, --output PATH       where to write the RTTM; missing directories are\n"
         "                          created; written atomically\n"
@@ -58,6 +64,7 @@ void cli_diarize_usage(FILE *f)
         "      --end-time T        stop at T\n"
         "      --max-duration MIN  at most MIN minutes from the start time\n"
         "  -t, --threads N         worker threads (0 = all cores)\n"
+        "      --no-cache          for a URL: download again, and keep no copy\n"
         "      --config PATH       configuration file (default:\n"
         "                          $XDG_CONFIG_HOME/cesar/config.toml)\n"
         "  -q, --quiet             print nothing on success\n"
@@ -91,6 +98,7 @@ static int apply_option(cli_diarize_args *a, int c, const char *arg, pending *p,
     case OPT_END: return cli_parse_time_option("--end-time", arg, &p->end, err, errlen);
     case OPT_MAX_DURATION:
         return cli_parse_minutes_option("--max-duration", arg, &p->max_minutes, err, errlen);
+    case OPT_NO_CACHE: a->no_cache = true; return CLI_EXIT_OK;
     case OPT_CONFIG: return CLI_EXIT_OK; /* read before the other options */
     case 'q': a->verbosity = -1; return CLI_EXIT_OK;
     case 'v': a->verbosity = 1; return CLI_EXIT_OK;

@@ -18,6 +18,7 @@ typedef struct {
     const char *output;      /* borrowed from argv; NULL or "-" = stdout */
     const char *config_path; /* --config, borrowed; NULL = default path */
     audio_window window;
+    bool no_cache;           /* --no-cache: a URL input neither reads nor fills the cache */
     cli_speakers speakers;
     int verbosity;           /* -1 quiet, 0 normal, 1 verbose */
     bool help;

@@ -43,6 +43,11 @@ bool cli_job_interrupted(void)
     return atomic_load(&interrupt_signal) != 0;
 }
 
+const atomic_int *cli_job_interrupt_flag(void)
+{
+    return &interrupt_signal;
+}
+
 static void on_progress(pipeline_phase phase, double phase_fraction, double overall,
                         void *user_data)
 {

@@ -49,6 +49,11 @@ void cli_job_install_signal_handlers(void);
 /* True once SIGINT or SIGTERM arrived. */
 bool cli_job_interrupted(void);
 
+/* The flag behind cli_job_interrupted (non-zero once a signal came), for
+ * work done outside a job that polls a cancel flag, such as a download.
+ * Valid for the whole process. */
+const atomic_int *cli_job_interrupt_flag(void);
+
 /* Zeroes job and sets kind, input and default params. */
 void cli_job_init(cli_job *job, cli_job_kind kind, const char *input);
 

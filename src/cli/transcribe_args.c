@@ -22,6 +22,7 @@ enum {
     OPT_CONFIG,
     OPT_DIARIZE,
     OPT_NO_DIARIZE,
+    OPT_NO_CACHE,
 };
 
 static const struct option transcribe_options[] = {
@@ -39,6 +40,7 @@ static const struct option transcribe_options[] = {
     {"min-speakers", required_argument, NULL, CLI_OPT_MIN_SPEAKERS},
     {"max-speakers", required_argument, NULL, CLI_OPT_MAX_SPEAKERS},
     {"num-speakers", required_argument, NULL, CLI_OPT_NUM_SPEAKERS},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -54,6 +56,12 @@ void cli_transcribe_usage(FILE *f)
         "Transcribe an audio or video file (wav, mp3, m4a, ogg, opus, flac, wma, webm,\n"
         "mp4, mkv, ...). The transcript is written to OUTPUT, or to standard output\n"
         "when -o is absent or '-'.\n"
+        "\n"
+        "INPUT may also be an http:// or https:// URL: a direct link to a media file,\n"
+        "or a YouTube video (downloaded with yt-dlp). It is downloaded first (reusing\n"
+        "a copy in CACHE_DIR/downloads younger than cache_max_age), into a temporary\n"
+        "directory that is removed afterwards. Links to loopback or private addresses\n"
+        "are refused unless allow_private_urls is true.\n"
         "\n"
         "Options:\n"
         "  -o, --output PATH       where to write the transcript; missing directories\n"
@@ -76,13 +84,15 @@ void cli_transcribe_usage(FILE *f)
         "                          max_speakers, 8)\n"
         "      --num-speakers N    exactly N speakers, 1-32 (default: let the audio\n"
         "                          decide)\n"
+        "      --no-cache          for a URL: download again, and keep no copy\n"
         "      --config PATH       configuration file (default:\n"
         "                          $XDG_CONFIG_HOME/cesar/config.toml)\n"
         "  -q, --quiet             print nothing on success\n"
         "  -v, --verbose           also print engine, model, threads and system details\n"
         "  -h, --help              show this help\n"
         "\n"
-        "Exit codes: 0 success, 1 failure, 2 usage error,\n"
+        "Exit codes: 0 success, 1 failure (including a URL that cannot be downloaded),\n"
+        "2 usage error,\n"
         "3 transcript written but speaker diarization failed (no speaker labels),\n"
         "130 interrupted.\n");
 }
@@ -129,6 +139,7 @@ static int apply_option(cli_transcribe_args *a, int c, const char *arg, time_and
     case CLI_OPT_MIN_SPEAKERS:
     case CLI_OPT_MAX_SPEAKERS:
     case CLI_OPT_NUM_SPEAKERS: cli_speaker_option(&tf->speakers, c, arg); return CLI_EXIT_OK;
+    case OPT_NO_CACHE: a->no_cache = true; return CLI_EXIT_OK;
     case OPT_CONFIG: return CLI_EXIT_OK; /* handled by load_config */
     case 'q': a->verbosity = -1; return CLI_EXIT_OK;
     case 'v': a->verbosity = 1; return CLI_EXIT_OK;

@@ -21,6 +21,7 @@ typedef struct {
     format_kind format;
     audio_window window;
     bool diarize;           /* label speakers (--diarize, else the 'diarize' key) */
+    bool no_cache;          /* --no-cache: a URL input neither reads nor fills the cache */
     cli_speakers speakers;  /* counts for the diarizer, resolved (0 = unset) */
     int verbosity;          /* -1 quiet, 0 normal, 1 verbose */
     bool help;

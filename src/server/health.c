@@ -4,6 +4,7 @@
 
 #include "asr/asr.h"
 #include "diarize/diarize.h"
+#include "fetch/fetch.h"
 #include "server/internal.h"
 
 static json_t *string_list(const char *const *list)
@@ -68,6 +69,64 @@ static json_t *engines_snapshot(server *s)
     return copy ? copy : json_object();
 }
 
+/* Running yt-dlp --version costs a process start (a Python interpreter, a
+ * good part of a second), far too much for every probe, and yt-dlp is
+ * installed or removed rarely: the answer is kept for a minute. */
+#define YOUTUBE_FRESH_SECONDS 60.0
+
+static json_t *youtube_facts(const char *ytdlp_path)
+{
+    char version[128] = "", why[512] = "";
+    bool ffmpeg = false;
+    bool ok = fetch_ytdlp_available(ytdlp_path ? ytdlp_path : "yt-dlp", version, sizeof version,
+                                    &ffmpeg, why, sizeof why);
+    const char *message = ok && ffmpeg ? "yt-dlp and ffmpeg are installed"
+                          : ok         ? "yt-dlp is installed but ffmpeg is not on PATH; "
+                                         "some videos cannot be converted to audio"
+                          : why[0]     ? why
+                                       : "yt-dlp cannot be run";
+    return json_pack("{s:b, s:s, s:s?, s:b}", "available", ok, "message", message,
+                     "ytdlp_version", ok && version[0] ? version : NULL, "ffmpeg", ffmpeg);
+}
+
+void server__youtube_refresh(server *s)
+{
+    /* One thread runs yt-dlp at a time, and without the lock, so other
+     * /health requests meanwhile answer with the previous facts. */
+    pthread_mutex_lock(&s->engines_lock);
+    bool run = !s->youtube_busy;
+    s->youtube_busy = true;
+    pthread_mutex_unlock(&s->engines_lock);
+    if (!run)
+        return;
+    json_t *fresh = youtube_facts(s->ytdlp_path);
+    pthread_mutex_lock(&s->engines_lock);
+    if (fresh) {
+        json_decref(s->youtube);
+        s->youtube = fresh;
+        s->youtube_at = util_now_seconds();
+    }
+    s->youtube_busy = false;
+    pthread_mutex_unlock(&s->engines_lock);
+}
+
+/* A copy the caller owns. */
+static json_t *youtube_snapshot(server *s)
+{
+    pthread_mutex_lock(&s->engines_lock);
+    bool stale = !s->youtube || util_now_seconds() - s->youtube_at > YOUTUBE_FRESH_SECONDS;
+    pthread_mutex_unlock(&s->engines_lock);
+    if (stale)
+        server__youtube_refresh(s);
+    pthread_mutex_lock(&s->engines_lock);
+    json_t *copy = s->youtube ? json_deep_copy(s->youtube) : NULL;
+    pthread_mutex_unlock(&s->engines_lock);
+    return copy ? copy
+                : json_pack("{s:b, s:s, s:n, s:b}", "available", 0, "message",
+                            "yt-dlp is being checked; ask again in a moment", "ytdlp_version",
+                            "ffmpeg", 0);
+}
+
 enum MHD_Result server__handle_health(server *s, struct MHD_Connection *c, server__request *r)
 {
     (void)r;
@@ -84,9 +143,7 @@ enum MHD_Result server__handle_health(server *s, struct MHD_Connection *c, serve
                                "processing",
                                (json_int_t)(store_ok ? counts[STORE_STATUS_PROCESSING] : 0));
     json_t *engines = engines_snapshot(s);
-    json_t *youtube = json_pack("{s:b, s:s, s:n, s:n}", "available", 0, "message",
-                                "URL and YouTube input are not available in this version",
-                                "ytdlp_version", "ffmpeg");
+    json_t *youtube = youtube_snapshot(s);
     json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "status", status, "version",
                              CESAR_VERSION, "worker", worker, "engines", engines, "youtube",
                              youtube, "store", "sqlite");

@@ -79,9 +79,13 @@ struct server {
     server__hub hub;
     pthread_mutex_t log_lock;
     pthread_mutex_t cache_lock; /* guards cache */
-    pthread_mutex_t engines_lock; /* guards engines, engines_at */
+    pthread_mutex_t engines_lock; /* guards engines, engines_at and youtube* */
     json_t *engines;              /* GET /health's engine facts, rebuilt when stale */
     double engines_at;
+    char *ytdlp_path;             /* NULL = "yt-dlp" */
+    json_t *youtube;              /* GET /health's yt-dlp facts, rebuilt when stale */
+    double youtube_at;
+    bool youtube_busy;            /* a thread is running yt-dlp --version */
     server__cache_entry cache[SERVER__CACHE_SLOTS];
 };
 
@@ -133,6 +137,11 @@ enum MHD_Result server__send_bytes(struct MHD_Connection *c, unsigned status,
 enum MHD_Result server__send_owned(struct MHD_Connection *c, unsigned status,
                                    const char *content_type, char *data, size_t len);
 enum MHD_Result server__send_empty(struct MHD_Connection *c, unsigned status);
+/* A 422 naming field with a more precise code than invalid_field
+ * ("invalid_url"). */
+enum MHD_Result server__send_field_error_code(struct MHD_Connection *c, const char *code,
+                                              const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Maps a store error to a status and error response. */
 enum MHD_Result server__send_store_error(struct MHD_Connection *c, int rc, const char *msg);
 
@@ -189,6 +198,10 @@ int server__job_dir_remove(const server *s, const char *id, char *err, size_t er
  * upload and its commit). Returns how many were removed. */
 int server__job_dirs_sweep(server *s);
 
+/* ---- health (health.c) ---- */
+/* Runs yt-dlp --version now, so the first /health has the answer ready. */
+void server__youtube_refresh(server *s);
+
 /* ---- handlers ---- */
 enum MHD_Result server__handle_health(server *s, struct MHD_Connection *c, server__request *r);
 enum MHD_Result server__handle_upload(server *s, struct MHD_Connection *c, server__request *r);
@@ -210,6 +223,8 @@ enum MHD_Result server__upload_begin(server *s, struct MHD_Connection *c, server
 enum MHD_Result server__upload_feed(server__upload *u, const char *data, size_t *size);
 /* The end of the body is the route's handler, server__handle_upload. */
 void server__upload_free(server *s, server__upload *u); /* removes uncommitted files */
+/* The answer to a submission that queued job: 202, the job, Location. */
+enum MHD_Result server__send_accepted(struct MHD_Connection *c, const store_job *job);
 
 /* ---- event hub (events.c) ---- */
 int server__hub_init(server__hub *h);

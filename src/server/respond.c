@@ -129,6 +129,17 @@ enum MHD_Result server__send_field_error(struct MHD_Connection *c, const char *f
     return res;
 }
 
+enum MHD_Result server__send_field_error_code(struct MHD_Connection *c, const char *code,
+                                              const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum MHD_Result res = send_error_v(c, MHD_HTTP_UNPROCESSABLE_CONTENT, code, field, NULL,
+                                       NULL, fmt, ap);
+    va_end(ap);
+    return res;
+}
+
 enum MHD_Result server__send_store_error(struct MHD_Connection *c, int rc, const char *msg)
 {
     switch (rc) {

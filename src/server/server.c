@@ -110,7 +110,8 @@ static int copy_params(server *s, const server_params *p, char *err, size_t errl
     s->max_speakers = p->max_speakers;
     s->log = p->log;
     s->log_user_data = p->log_user_data;
-    if (!s->host || !s->db_path || !s->data_dir || !s->jobs_dir || !s->format ||
+    s->ytdlp_path = dup_or_null(p->ytdlp_path);
+    if ((p->ytdlp_path && *p->ytdlp_path && !s->ytdlp_path) || !s->host || !s->db_path || !s->data_dir || !s->jobs_dir || !s->format ||
         (p->docs_dir && *p->docs_dir && !s->docs_dir) ||
         (p->api_key && *p->api_key && !s->api_key))
         return util_errf(err, errlen, SERVER_ERR_NOMEM, "out of memory");
@@ -285,6 +286,7 @@ int server_start(server *s, char *err, size_t errlen)
     if (rc != SERVER_OK)
         return rc;
     server__job_dirs_sweep(s);
+    server__youtube_refresh(s);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO;
     if (addr.ss_family == AF_INET6)
@@ -362,6 +364,8 @@ void server_free(server *s)
     free(s->format);
     server__cache_clear(s);
     json_decref(s->engines);
+    json_decref(s->youtube);
+    free(s->ytdlp_path);
     pthread_mutex_destroy(&s->engines_lock);
     pthread_mutex_destroy(&s->cache_lock);
     pthread_mutex_destroy(&s->log_lock);

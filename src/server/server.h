@@ -68,6 +68,10 @@ typedef struct {
     int max_speakers;
     server_log_cb log; /* may be NULL */
     void *log_user_data;
+    /* The yt-dlp program GET /health reports on (youtube section);
+     * NULL/"" = "yt-dlp" from PATH. Links themselves are downloaded by the
+     * workers (worker_params), never by the server. */
+    const char *ytdlp_path;
 } server_params;
 
 server_params server_default_params(void);

@@ -356,15 +356,21 @@ static enum MHD_Result commit(server *s, struct MHD_Connection *c, server__uploa
     server__log(s, SERVER_LOG_INFO, "job %s queued: %s (%lld bytes)", u->id, shown_name(u),
                 u->bytes);
     worker_pool_notify(atomic_load(&s->pool));
-    char location[64];
-    snprintf(location, sizeof location, "/jobs/%s", u->id);
-    json_t *body = server__job_json(job, false);
+    enum MHD_Result res = server__send_accepted(c, job);
     store_job_free(job);
+    return res;
+}
+
+enum MHD_Result server__send_accepted(struct MHD_Connection *c, const store_job *job)
+{
+    char location[64];
+    snprintf(location, sizeof location, "/jobs/%s", job->id);
+    json_t *body = server__job_json(job, false);
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text)
         return server__send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
-                                  "out of memory (the job %s was queued)", u->id);
+                                  "out of memory (the job %s was queued)", job->id);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {

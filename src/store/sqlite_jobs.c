@@ -43,8 +43,9 @@ static int insert_job(store__sqlite *q, const store_job *f, const char *id, cons
     int rc = store__sqlite_prepare(
         q, &st, err, errlen,
         "INSERT INTO jobs (id, status, created_at, updated_at, audio_path, model_size, engine,"
-        " language, source_url, diarize, min_speakers, max_speakers, format, original_name)"
-        " VALUES (?1, 'queued', ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " language, source_url, diarize, min_speakers, max_speakers, format, original_name,"
+        " no_cache)"
+        " VALUES (?1, 'queued', ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         " RETURNING %s",
         q->columns);
     if (rc != STORE_OK)
@@ -61,6 +62,7 @@ static int insert_job(store__sqlite *q, const store_job *f, const char *id, cons
     store__sqlite_bind_int_or_null(st, 10, f->max_speakers);
     store__sqlite_bind_text(st, 11, f->format);
     store__sqlite_bind_text(st, 12, f->original_name);
+    sqlite3_bind_int(st, 13, f->no_cache ? 1 : 0);
     rc = store__sqlite_step_one(q, st, out, "inserting a job", err, errlen);
     sqlite3_finalize(st);
     return rc;

@@ -57,6 +57,7 @@ static const struct {
     COL(worker, COL_TEXT),
     COL(format, COL_TEXT),
     COL(original_name, COL_TEXT),
+    COL(no_cache, COL_BOOL),
 };
 
 #define NCOLUMNS (sizeof columns / sizeof columns[0])

@@ -49,6 +49,9 @@ static const migration steps[] = {
     {"add format and original_name",
      "ALTER TABLE jobs ADD COLUMN format TEXT;"
      "ALTER TABLE jobs ADD COLUMN original_name TEXT;"},
+    /* Jobs submitted by link: whether the worker may use the download cache.
+     * Older jobs were all uploads, for which it means nothing; 0 is "use it". */
+    {"add no_cache", "ALTER TABLE jobs ADD COLUMN no_cache INTEGER NOT NULL DEFAULT 0;"},
 };
 
 _Static_assert(sizeof steps / sizeof steps[0] == STORE_SCHEMA_VERSION,

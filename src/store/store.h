@@ -40,8 +40,8 @@
 
 /* The schema version this code writes and migrates up to. Version 2 added
  * attempts, retry_stage and worker; version 3 added format and
- * original_name. */
-#define STORE_SCHEMA_VERSION 3
+ * original_name; version 4 added no_cache. */
+#define STORE_SCHEMA_VERSION 4
 
 /* Size limits on text handed to the store, checked before anything is
  * written; a longer value is STORE_ERR_INVALID naming the field. */
@@ -128,6 +128,8 @@ typedef struct store_job {
     char *format;               /* default result format ("txt", "md", "srt", "vtt",
                                    "json"), stored as given; NULL = unset */
     char *original_name;        /* the client's upload file name, for display only */
+    /* Schema version 4. */
+    bool no_cache;              /* a job by link: download even if the cache has it */
 } store_job;
 
 void store_job_free(store_job *j); /* NULL-safe; frees the strings and j */
@@ -176,7 +178,7 @@ const char *store_backend_name(const store *s);
 /* Inserts a new job. Reads only these fields of `fields`: id, audio_path,
  * model_size, engine, language, source_url, diarize, min_speakers,
  * max_speakers (min <= max when both are set; negative is invalid), format
- * and original_name (text, stored as given). id NULL: the store generates
+ * and original_name (text, stored as given), no_cache. id NULL: the store generates
  * one; otherwise it must be a job id (store_is_job_id; else
  * STORE_ERR_INVALID, typically from store_new_job_id) that no job has yet
  * (else STORE_ERR_CONFLICT). The store assigns status queued and
@@ -262,7 +264,8 @@ int store_finish_job(store *s, const char *id, const store_job_result *r, store_
 /* Moves a job to status `to` if the transition is allowed:
  *   queued      -> downloading, processing, cancelled
  *   downloading -> queued, processing, cancelled
- *   processing  -> queued (shutdown re-queue), cancelled
+ *   processing  -> queued (shutdown re-queue), downloading (a claimed job
+ *                  submitted by link fetches its audio), cancelled
  *   error       -> queued   retry everything: clears result, error and
  *                           diarization fields, progress and timestamps
  *   partial     -> queued   retry diarization only: keeps result_text and

@@ -53,7 +53,7 @@ typedef struct {
 
 struct worker_pool {
     worker_params params; /* strings point at the copies below */
-    char *db_path, *engine, *model, *language, *vad_model;
+    char *db_path, *engine, *model, *language, *vad_model, *ytdlp_path, *cache_dir;
     worker_slot *slots;
     int n_slots;
 

@@ -23,8 +23,13 @@
  * for byte unless diarization now succeeds.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "fetch/fetch.h"
 
 #include "format/format.h"
 #include "pipeline/pipeline.h"
@@ -45,6 +50,10 @@ static const stage_span SPAN_TRANSCRIBE = {PHASE_TRANSCRIBING, 0.0, 90.0};
 static const stage_span SPAN_TRANSCRIBE_BEFORE_DIARIZE = {PHASE_TRANSCRIBING, 0.0, 60.0};
 static const stage_span SPAN_DIARIZE = {"diarizing", 60.0, 90.0};
 static const stage_span SPAN_FORMAT = {"formatting", 90.0, 100.0};
+/* Downloading comes before the job's own work and its length is unknown
+ * until it ends, so it owns no share of overall progress: the row's
+ * download_progress (phase_pct of this phase) is its measure. */
+static const stage_span SPAN_DOWNLOAD = {"downloading", 0.0, 0.0};
 
 /* retry_stage value of a partial job re-queued for diarization only. */
 #define RETRY_DIARIZE "diarize"
@@ -68,6 +77,8 @@ typedef struct {
     const char *last_phase;            /* phase last written; NULL before the first write */
     double last_write;                 /* when progress was last written */
     double last_check;                 /* when the row's status was last confirmed */
+    store_status row_status;           /* what the row should say: processing, or
+                                          downloading while a link is fetched */
     const char *error_code;            /* set with OUTCOME_FAILED */
     char message[1024];                /* error message for the row / log */
     /* A failed diarize stage: not a job failure, the job ends partial.
@@ -107,7 +118,7 @@ static void maybe_check_row(job_run *r, double now)
     store_job *row = NULL;
     char err[512] = "";
     int rc = store_get_job(r->slot->db, r->job->id, &row, err, sizeof err);
-    if (rc == STORE_ERR_NOT_FOUND || (rc == STORE_OK && row->status != STORE_STATUS_PROCESSING))
+    if (rc == STORE_ERR_NOT_FOUND || (rc == STORE_OK && row->status != r->row_status))
         row_changed(r);
     else if (rc != STORE_OK)
         worker__log(r->pool, WORKER_LOG_WARN, "%s: job %s: cannot re-read the job: %s",
@@ -158,6 +169,14 @@ static void on_pipeline_progress(pipeline_phase phase, double phase_fraction, do
         write_progress(r, r->transcribe_span, phase_fraction);
     else if (phase == PIPELINE_PHASE_DIARIZING)
         write_progress(r, &SPAN_DIARIZE, phase_fraction);
+}
+
+/* fetch callback, on this worker's thread. An unknown total (-1) keeps the
+ * bar at 0 rather than guessing. */
+static void on_fetch_progress(double fraction, long long bytes, void *user_data)
+{
+    (void)bytes;
+    write_progress(user_data, &SPAN_DOWNLOAD, fraction < 0 ? 0.0 : fraction);
 }
 
 static void on_asr_log(asr_log_level level, const char *message, void *user_data)
@@ -265,6 +284,117 @@ static pipeline_params job_params(job_run *r)
     pp.diarization.vad_model = d->vad_model;
     speaker_counts(r, &pp.diarization);
     return pp;
+}
+
+/* ---- downloading a job submitted by link -------------------------------- */
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Moves the row between processing and downloading. A conflict means the
+ * row was cancelled or re-queued behind our back: stop, leave it alone. */
+static outcome move_row(job_run *r, store_status to)
+{
+    char err[512] = "";
+    int rc = store_set_status(r->slot->db, r->job->id, to, NULL, err, sizeof err);
+    if (rc == STORE_OK) {
+        r->row_status = to;
+        worker__event(r->pool, WORKER_EVENT_PROGRESS, r->job->id);
+        return OUTCOME_OK;
+    }
+    if (rc == STORE_ERR_CONFLICT || rc == STORE_ERR_NOT_FOUND) {
+        row_changed(r);
+        return OUTCOME_CANCELLED;
+    }
+    return fail(r, CODE_INTERNAL, err);
+}
+
+/* The pool's download settings for this job; progress into the row, the
+ * worker's cancel flag (fetch kills yt-dlp and removes partial files). */
+static fetch_get_params download_params(job_run *r)
+{
+    const worker_params *d = &r->pool->params;
+    fetch_get_params gp = fetch_get_default_params();
+    gp.net.allow_private = d->allow_private_urls;
+    if (d->ytdlp_path)
+        gp.net.ytdlp_path = d->ytdlp_path;
+    if (d->download_connect_timeout_ms > 0)
+        gp.net.connect_timeout_ms = d->download_connect_timeout_ms;
+    if (d->download_timeout_ms >= 0)
+        gp.net.total_timeout_ms = d->download_timeout_ms;
+    if (d->download_max_bytes > 0)
+        gp.net.max_bytes = d->download_max_bytes;
+    gp.net.progress = on_fetch_progress;
+    gp.net.progress_user_data = r;
+    gp.net.cancel = &r->slot->cancel;
+    gp.cache_dir = d->cache_dir;
+    gp.cache_max_age_seconds = d->cache_max_age_seconds;
+    gp.cache_max_bytes = d->cache_max_bytes;
+    gp.no_cache = r->job->no_cache;
+    return gp;
+}
+
+/* A job submitted by link whose audio is not there yet (first run, or a
+ * re-run after a crash interrupted the download): fetch it into the job's
+ * directory and rename it to audio_path, the name every later stage and a
+ * retry read. What the file holds is left to the pipeline, which fails a
+ * non-audio file as audio_invalid, exactly as it would an upload. */
+static outcome stage_download(job_run *r)
+{
+    const store_job *job = r->job;
+    char dir[4096];
+    char err[1024] = "";
+    char *got = NULL;
+    bool from_cache = false;
+    outcome o = OUTCOME_OK;
+
+    if (!empty_to_null(job->source_url) || is_file(job->audio_path))
+        return OUTCOME_OK;
+    util_strlcpy(dir, job->audio_path ? job->audio_path : "", sizeof dir);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return fail(r, CODE_INTERNAL, "the job has a link but no audio path in a job directory");
+    *slash = '\0';
+    o = move_row(r, STORE_STATUS_DOWNLOADING);
+    if (o != OUTCOME_OK)
+        return o;
+    write_progress(r, &SPAN_DOWNLOAD, 0.0);
+    fetch_get_params gp = download_params(r);
+    int rc = fetch_get(job->source_url, dir, &gp, &got, &from_cache, err, sizeof err);
+    /* Checked first: a download interrupted by the flag may report any error. */
+    if (rc == FETCH_ERR_CANCELLED || (rc != FETCH_OK && cancel_raised(r))) {
+        o = OUTCOME_CANCELLED;
+        goto cleanup;
+    }
+    if (rc != FETCH_OK) {
+        o = fail(r, fetch_error_code(rc), err[0] ? err : fetch_strerror(rc));
+        goto cleanup;
+    }
+    if (rename(got, job->audio_path) != 0) {
+        /* A DELETE removing the job's directory meanwhile lands here too. */
+        unlink(got);
+        if (cancel_raised(r)) {
+            o = OUTCOME_CANCELLED;
+        } else {
+            snprintf(err, sizeof err, "cannot move the download to %s", job->audio_path);
+            o = fail(r, CODE_INTERNAL, err);
+        }
+        goto cleanup;
+    }
+    worker__log(r->pool, WORKER_LOG_INFO, "%s: job %s: downloaded%s", r->slot->name, job->id,
+                from_cache ? " (from the cache)" : "");
+    /* The last step is written whatever the throttle says, so a client
+     * always sees download_progress reach 100. */
+    r->last_write = -1e9;
+    write_progress(r, &SPAN_DOWNLOAD, 1.0);
+    o = move_row(r, STORE_STATUS_PROCESSING);
+
+cleanup:
+    free(got);
+    return o;
 }
 
 /* Remembers a failed diarization for the row (the job goes on to partial). */
@@ -498,7 +628,9 @@ static void run_full(job_run *r)
 
     /* A failed diarization is remembered in r and the job goes on: the
      * transcript still gets formatted and becomes the partial result. */
-    outcome o = stage_pipeline(r, &pr);
+    outcome o = stage_download(r);
+    if (o == OUTCOME_OK)
+        o = stage_pipeline(r, &pr);
     /* A cancel raised after the last stage that polls it still formats and
      * finishes: the work is done, and a cancelled row refuses the result. */
     if (o == OUTCOME_OK) {
@@ -583,6 +715,7 @@ void worker__run_job(worker_slot *slot, store_job *job)
     r.job = job;
     r.started = util_now_seconds();
     r.last_check = r.started;
+    r.row_status = STORE_STATUS_PROCESSING; /* what store_claim_next made it */
 
     worker__log(r.pool, WORKER_LOG_INFO, "%s: job %s: started (attempt %d): %s", slot->name,
                 job->id, job->attempts, job->audio_path ? job->audio_path : "(no audio path)");

@@ -55,6 +55,7 @@
 #include <time.h>
 
 #include "util/util.h"
+#include "fetch/fetch.h"
 #include "worker/internal.h"
 
 const char *worker_strerror(int code)
@@ -85,6 +86,9 @@ worker_params worker_default_params(void)
     p.progress_interval_seconds = 0.5;
     p.idle_poll_seconds = 1.0;
     p.cancel_check_seconds = 0.5;
+    p.download_timeout_ms = -1;
+    p.cache_max_age_seconds = 86400.0;
+    p.cache_max_bytes = 10LL * 1024 * 1024 * 1024;
     return p;
 }
 
@@ -276,6 +280,11 @@ static int copy_params(worker_pool *pool, const worker_params *p)
     pool->model = p->model && p->model[0] ? util_strdup(p->model) : NULL;
     pool->language = p->language && p->language[0] ? util_strdup(p->language) : NULL;
     pool->vad_model = p->vad_model && p->vad_model[0] ? util_strdup(p->vad_model) : NULL;
+    pool->ytdlp_path = p->ytdlp_path && p->ytdlp_path[0] ? util_strdup(p->ytdlp_path) : NULL;
+    pool->cache_dir = p->cache_dir && p->cache_dir[0] ? util_strdup(p->cache_dir) : NULL;
+    if ((p->ytdlp_path && p->ytdlp_path[0] && !pool->ytdlp_path) ||
+        (p->cache_dir && p->cache_dir[0] && !pool->cache_dir))
+        return WORKER_ERR_NOMEM;
     if (!pool->db_path || (p->engine && p->engine[0] && !pool->engine) ||
         (p->model && p->model[0] && !pool->model) ||
         (p->language && p->language[0] && !pool->language) ||
@@ -286,6 +295,8 @@ static int copy_params(worker_pool *pool, const worker_params *p)
     pool->params.model = pool->model;
     pool->params.language = pool->language;
     pool->params.vad_model = pool->vad_model;
+    pool->params.ytdlp_path = pool->ytdlp_path;
+    pool->params.cache_dir = pool->cache_dir;
     return WORKER_OK;
 }
 
@@ -300,6 +311,8 @@ static void pool_destroy(worker_pool *pool, bool sync_init)
     free(pool->model);
     free(pool->language);
     free(pool->vad_model);
+    free(pool->ytdlp_path);
+    free(pool->cache_dir);
     if (sync_init) {
         pthread_cond_destroy(&pool->job_ended);
         pthread_cond_destroy(&pool->wake);
@@ -377,6 +390,13 @@ int worker_pool_start(worker_pool **out, const worker_params *p, char *err, size
         return util_errf(err, errlen, WORKER_ERR_NOMEM, "worker pool: out of memory");
     if (copy_params(pool, p) != WORKER_OK) {
         rc = util_errf(err, errlen, WORKER_ERR_NOMEM, "worker pool: out of memory");
+        goto cleanup;
+    }
+    /* libcurl's global setup is not thread-safe: it must happen here, on
+     * the starting thread, before any worker downloads a link. */
+    char ferr[256] = "";
+    if (fetch_global_init(ferr, sizeof ferr) != FETCH_OK) {
+        rc = util_errf(err, errlen, WORKER_ERR_INVALID, "worker pool: %s", ferr);
         goto cleanup;
     }
     if (init_sync(pool) != 0) {

@@ -26,6 +26,16 @@
  * the row keeps the earlier audio_duration, and processing_time sums both
  * attempts. Without a stored result_text it runs everything.
  *
+ * Jobs submitted by link: when the job has a source_url and its audio_path
+ * does not exist yet, the worker moves the row processing -> downloading,
+ * fetches the link (fetch_get; the cache unless the pool has none) into the
+ * job's directory (the directory of audio_path), renames the file to
+ * audio_path and moves the row back to processing before transcribing.
+ * Phase "downloading" keeps overall progress at 0 and writes
+ * download_progress. A failed download ends the job `error` with
+ * fetch_error_code's code; a file that is not audio fails like an upload
+ * would (audio_invalid). A job re-queued by crash recovery downloads again.
+ *
  * The transcript JSON's "source" is the job's original_name when set, else
  * the base name of audio_path (never the server's directory layout).
  *
@@ -132,6 +142,18 @@ typedef struct {
     /* Silero VAD model for the built-in diarization engine (see
      * diarize_params.vad_model); NULL/"" = the build's default. Copied. */
     const char *vad_model;
+    /* Jobs submitted by link (source_url set, no audio file yet) are
+     * downloaded first with fetch_get into the job's directory, status
+     * `downloading`, phase "downloading", download_progress 0-100. These
+     * are its settings (see fetch.h); strings are copied. */
+    bool allow_private_urls;          /* default false: refuse private/loopback targets */
+    const char *ytdlp_path;           /* NULL/"" = "yt-dlp" from PATH */
+    long download_connect_timeout_ms; /* <= 0: fetch's default (10 s) */
+    long download_timeout_ms;         /* 0 = none; < 0: fetch's default (an hour) */
+    long long download_max_bytes;     /* size cap, as uploads; <= 0: fetch's default (2 GiB) */
+    const char *cache_dir;            /* download cache; NULL/"" = no cache */
+    double cache_max_age_seconds;     /* <= 0: every lookup misses */
+    long long cache_max_bytes;        /* <= 0: no cap */
 } worker_params;
 
 worker_params worker_default_params(void);

@@ -3,7 +3,8 @@
  * malformed_request (not multipart, broken or truncated multipart), 415 for
  * files that are not audio, 422 invalid_field naming the field (and listing
  * the allowed values) for bad model, engine, language, format, speakers,
- * diarize and unknown fields, 400 and 501 on /transcribe/url, 413 past
+ * diarize and unknown fields, 400 and 422 (invalid_url, invalid_field) on
+ * /transcribe/url, 413 past
  * max_upload_size — and then that a rejected request left nothing behind:
  * no job listed and no file under the data directory but the database.
  *
@@ -275,9 +276,21 @@ static void test_url(th_server *s)
     r = post_raw(s, "/transcribe/url", "application/json", "[1, 2", 5);
     th_expect_error(r, 400, "malformed_request", NULL, "POST /transcribe/url with cut JSON");
     th_response_free(r);
-    const char *ok = "{\"url\": \"https://example.com/talk.mp3\"}";
-    r = post_raw(s, "/transcribe/url", "application/json", ok, strlen(ok));
-    th_expect_error(r, 501, "not_implemented", NULL, "POST /transcribe/url with valid JSON");
+    /* Refused links and options: nothing may be stored for them either. */
+    const char *ftp = "{\"url\": \"ftp://example.com/talk.mp3\"}";
+    r = post_raw(s, "/transcribe/url", "application/json", ftp, strlen(ftp));
+    th_expect_error(r, 422, "invalid_url", NULL, "POST /transcribe/url with an ftp: link");
+    purge_if_accepted(s, r);
+    th_response_free(r);
+    const char *nourl = "{\"model\": \"en-us\"}";
+    r = post_raw(s, "/transcribe/url", "application/json", nourl, strlen(nourl));
+    th_expect_error(r, 422, "invalid_field", "url", "POST /transcribe/url without url");
+    purge_if_accepted(s, r);
+    th_response_free(r);
+    const char *lang = "{\"url\": \"https://example.com/talk.mp3\", \"language\": \"xx\"}";
+    r = post_raw(s, "/transcribe/url", "application/json", lang, strlen(lang));
+    th_expect_error(r, 422, "invalid_field", "language", "POST /transcribe/url, bad language");
+    purge_if_accepted(s, r);
     th_response_free(r);
 }
 

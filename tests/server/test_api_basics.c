@@ -275,8 +275,11 @@ static void test_health(th_server *s)
     TH_CHECK(shaped, "/health engines.diarization lists {name, available, default} objects");
     TH_CHECK(builtin, "/health engines.diarization has builtin, available and the default");
     TH_CHECK(defaults == 1, "exactly one diarization engine is the default (%d)", defaults);
-    TH_CHECK(json_is_false(th_jget(h, "youtube.available")), "/health youtube.available false");
+    TH_CHECK(json_is_boolean(th_jget(h, "youtube.available")), "/health youtube.available");
     TH_CHECK(th_jstr(h, "youtube.message") != NULL, "/health youtube.message is a string");
+    TH_CHECK(json_is_boolean(th_jget(h, "youtube.ffmpeg")), "/health youtube.ffmpeg");
+    TH_CHECK(th_jstr(h, "youtube.ytdlp_version") || th_jnull(h, "youtube.ytdlp_version"),
+             "/health youtube.ytdlp_version is a string or null");
     const char *store = th_jstr(h, "store");
     TH_CHECK(store && strcmp(store, "sqlite") == 0, "/health store \"sqlite\"");
     th_response_free(r);

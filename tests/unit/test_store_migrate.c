@@ -241,8 +241,9 @@ static void test_migrates_v1_database(void **state)
     assert_false(has_index(f->path, "jobs_status_created"));
     assert_false(has_column(f->path, "format"));
     store *s = open_ok(f);
-    assert_int_equal(STORE_SCHEMA_VERSION, 3);
-    assert_int_equal(user_version(f->path), 3);
+    assert_int_equal(STORE_SCHEMA_VERSION, 4);
+    assert_int_equal(user_version(f->path), 4);
+    assert_true(has_column(f->path, "no_cache"));
     assert_true(has_index(f->path, "jobs_status_created"));
     assert_true(has_column(f->path, "format"));
     assert_true(has_column(f->path, "original_name"));
@@ -253,7 +254,7 @@ static void test_migrates_v1_database(void **state)
 
     /* Opening again is a no-op for the schema. */
     s = open_ok(f);
-    assert_int_equal(user_version(f->path), 3);
+    assert_int_equal(user_version(f->path), 4);
     check_old_job(f, s, 0, NULL, NULL);
     store_close(s);
 }
@@ -266,7 +267,8 @@ static void test_migrates_v2_database(void **state)
     assert_false(has_column(f->path, "format"));
     assert_false(has_column(f->path, "original_name"));
     store *s = open_ok(f);
-    assert_int_equal(user_version(f->path), 3);
+    assert_int_equal(user_version(f->path), 4);
+    assert_true(has_column(f->path, "no_cache"));
     assert_true(has_column(f->path, "format"));
     assert_true(has_column(f->path, "original_name"));
 
@@ -276,6 +278,7 @@ static void test_migrates_v2_database(void **state)
     assert_int_equal(q->status, STORE_STATUS_QUEUED);
     assert_int_equal(q->attempts, 0);
     assert_null(q->format);
+    assert_false(q->no_cache); /* version 4's column at its default */
     store_job_free(q);
     check_still_works(f, s);
     store_close(s);
@@ -291,6 +294,7 @@ static void test_fresh_database_is_current(void **state)
     assert_true(has_index(f->path, "jobs_status_created"));
     assert_true(has_column(f->path, "format"));
     assert_true(has_column(f->path, "original_name"));
+    assert_true(has_column(f->path, "no_cache"));
 }
 
 static void test_refuses_newer_schema(void **state)
