@@ -209,19 +209,10 @@ static int transcribe(const cli_transcribe_args *a)
     fill_params(a, &job);
     job.show_bar = show_bar;
     job.verbose_input = a->verbosity > 0 ? a->input : NULL;
-    if (is_url) {
-        exit_code = cli_download_run(a->input, config_get(a->cfg), a->no_cache, show_bar, &dl,
-                                     err, sizeof err);
-        if (exit_code == CLI_EXIT_INTERRUPTED) {
-            cli_error("%s; no transcript written", err);
-            goto cleanup;
-        }
-        if (exit_code != CLI_EXIT_OK) {
-            cli_error("%s", err);
-            goto cleanup;
-        }
-        job.input = dl.path;
-    }
+    exit_code = cli_download_input(&job, a->input, config_get(a->cfg), a->no_cache, show_bar,
+                                   "transcript", &dl);
+    if (exit_code != CLI_EXIT_OK)
+        goto cleanup;
 
     if (!cli_job_run(&job)) {
         exit_code = CLI_EXIT_FAILURE;

@@ -219,3 +219,19 @@ void cli_download_explain(const cli_download *d, const char *url, const char *ms
     }
     snprintf(out, n, "%.*sthe file downloaded from '%s'%s", (int)(at - msg), msg, url, after);
 }
+
+int cli_download_input(cli_job *job, const char *input, const config_values *v, bool no_cache,
+                       bool show_bar, const char *what, cli_download *d)
+{
+    char err[4096];
+    if (!cli_download_is_url(input))
+        return CLI_EXIT_OK;
+    int exit_code = cli_download_run(input, v, no_cache, show_bar, d, err, sizeof err);
+    if (exit_code == CLI_EXIT_INTERRUPTED)
+        cli_error("%s; no %s written", err, what);
+    else if (exit_code != CLI_EXIT_OK)
+        cli_error("%s", err);
+    else
+        job->input = d->path;
+    return exit_code;
+}

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cli/job.h"
 #include "config/config.h"
 
 typedef struct {
@@ -31,6 +32,13 @@ bool cli_download_is_url(const char *input);
  * Whatever it returns, call cli_download_clear afterwards. */
 int cli_download_run(const char *url, const config_values *v, bool no_cache, bool show_bar,
                      cli_download *d, char *err, size_t errlen);
+
+/* The command's side of a link input: when input is a link, downloads it
+ * (cli_download_run) and points job at the file; prints any failure, with
+ * "; no <what> written" after an interruption. Returns the exit code:
+ * CLI_EXIT_OK when there is nothing to download or it worked. */
+int cli_download_input(cli_job *job, const char *input, const config_values *v, bool no_cache,
+                       bool show_bar, const char *what, cli_download *d);
 
 /* Removes the downloaded file and the temporary directory; NULL-safe and
  * safe to call twice. */
