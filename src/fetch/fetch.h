@@ -175,7 +175,10 @@ fetch_get_params fetch_get_default_params(void);
 /* Gets the file behind any link fetch_classify accepts into dir: a fresh
  * cached copy when there is one (and !no_cache), else a download (fetch_http
  * or fetch_ytdlp), which is then stored in the cache (unless no_cache). The
- * cache never makes a download fail: its errors count as misses. On
+ * cache never makes a download fail: its errors count as misses. Entries
+ * made with allow_private are seen only by calls with allow_private, so
+ * turning it off also stops serving what was fetched from private
+ * addresses. On
  * success *out_path (malloc'd; caller frees and eventually removes the
  * file) is a new file in dir and *from_cache (may be NULL) says where it
  * came from; on failure nothing of this call is left in dir. What the file

@@ -74,6 +74,26 @@ static char *from_cache_copy(fetch_cache *c, const char *key, const char *dir)
     return NULL;
 }
 
+/* The link's cache key, kept apart for downloads made while private
+ * addresses were allowed: a copy fetched from inside the network must not
+ * be handed out once the setting is off, when the link itself would be
+ * refused. */
+static int cache_key(const char *url, bool allow_private, char **key)
+{
+    char *base = NULL;
+    int rc = fetch_cache_key(url, &base, NULL, 0);
+    if (rc != FETCH_OK || !allow_private) {
+        *key = base;
+        return rc;
+    }
+    size_t n = strlen(base) + sizeof "private|";
+    *key = malloc(n);
+    if (*key)
+        snprintf(*key, n, "private|%s", base);
+    free(base);
+    return *key ? FETCH_OK : FETCH_ERR_NOMEM;
+}
+
 static int download(const char *url, fetch_link_kind kind, const char *dir,
                     const fetch_get_params *p, char **out_path, char *err, size_t errlen)
 {
@@ -109,7 +129,7 @@ int fetch_get(const char *url, const char *dir, const fetch_get_params *p, char 
     if ((rc = fetch_global_init(err, errlen)) != FETCH_OK)
         return rc;
     cache = open_cache(p);
-    if (cache && fetch_cache_key(url, &key, NULL, 0) != FETCH_OK)
+    if (cache && cache_key(url, p->net.allow_private, &key) != FETCH_OK)
         key = NULL;
     if (key && (*out_path = from_cache_copy(cache, key, dir)) != NULL) {
         if (from_cache)

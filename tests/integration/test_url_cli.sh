@@ -101,6 +101,12 @@ expect_code max-age-0 0
 [ "$(requests /file/cached.wav)" -eq 3 ] && pass "max-age 0: downloaded again" \
     || fail "max-age 0: requested $(requests /file/cached.wav) times, expected 3"
 no_leftovers cache
+# what was fetched while private addresses were allowed is not served from
+# the cache once they are not
+CESAR_ALLOW_PRIVATE_URLS=false fails cached-blocked /file/cached.wav "cannot download URL" \
+    "(url_blocked)"
+[ "$(requests /file/cached.wav)" -eq 3 ] && pass "cached-blocked: not requested, not served" \
+    || fail "cached-blocked: requested $(requests /file/cached.wav) times, expected 3"
 
 # Ctrl-C during a slow download
 wait_for_handler() { # PID: until it catches SIGINT (bit 2 of SigCgt), at most 5 s
