@@ -8,7 +8,6 @@
  */
 #include "cli/download.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,20 +183,8 @@ void cli_download_clear(cli_download *d)
     if (!d->dir[0])
         return;
     /* fetch promises to leave nothing else, but the directory is ours and a
-     * stray file (a yt-dlp part file after a kill) must not keep it alive */
-    DIR *dh = opendir(d->dir);
-    if (dh) {
-        struct dirent *e;
-        char path[PATH_MAX + 256];
-        while ((e = readdir(dh)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(path, sizeof path, "%s/%s", d->dir, e->d_name);
-            unlink(path);
-        }
-        closedir(dh);
-    }
-    rmdir(d->dir);
+     * stray file or directory (yt-dlp's, after a kill) must not keep it alive */
+    util_remove_tree(d->dir, false, NULL, 0);
     d->dir[0] = '\0';
 }
 

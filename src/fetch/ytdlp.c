@@ -22,7 +22,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -633,21 +632,6 @@ static void on_stdout_line(const char *line, void *ctx)
     }
 }
 
-/* Removes the temporary directory and everything in it. */
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0; /* keep going: remove what can be removed */
-}
-
-static void remove_tree(const char *dir)
-{
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 /* The extension of a finished file's name "audio.EXT", if it is short and
  * plain (it goes into our file name), else "". */
 static void safe_ext(const char *name, char *ext, size_t n)
@@ -860,7 +844,7 @@ int fetch_ytdlp(const char *url, const char *dir, const fetch_params *p, char **
 cleanup:
     child_free(&c); /* kills the group when we leave early */
     if (have_tmpdir)
-        remove_tree(tmpdir.data);
+        util_remove_tree(tmpdir.data, false, NULL, 0);
     util_buf_free(&tmpdir);
     if (rc != FETCH_OK && *out_path) {
         unlink(*out_path);

@@ -41,25 +41,11 @@ int server__job_dir_remove(const server *s, const char *id, char *err, size_t er
         return util_errf(err, errlen, SERVER_ERR_INVALID, "not a job id: '%s'", id);
     char dir[4096];
     server__job_dir(s, id, dir, sizeof dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? SERVER_OK
-                               : util_errf(err, errlen, SERVER_ERR_IO, "cannot open %s: %s", dir,
-                                           strerror(errno));
-    int rc = SERVER_OK;
-    struct dirent *e;
-    /* Job directories are flat: the server writes files only. */
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
-            rc = util_errf(err, errlen, SERVER_ERR_IO, "cannot remove %s/%s: %s", dir, e->d_name,
-                           strerror(errno));
-    }
-    closedir(d);
-    if (rc == SERVER_OK && rmdir(dir) != 0 && errno != ENOENT)
-        rc = util_errf(err, errlen, SERVER_ERR_IO, "cannot remove %s: %s", dir, strerror(errno));
-    return rc;
+    /* Recursive: a download killed with the server leaves yt-dlp's private
+     * output directory inside the job's. */
+    if (util_remove_tree(dir, false, err, errlen) != UTIL_OK)
+        return SERVER_ERR_IO;
+    return SERVER_OK;
 }
 
 int server__job_dirs_sweep(server *s)

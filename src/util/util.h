@@ -94,6 +94,11 @@ int util_mkdir_p(const char *dir, char *err, size_t errlen);
 int util_write_file_atomic(const char *path, const void *data, size_t len,
                            char *err, size_t errlen);
 
+/* Removes the directory path and everything below it (only what is below
+ * when keep_top), never following symbolic links. A missing path is fine.
+ * Goes on past entries it cannot remove and reports the first. */
+int util_remove_tree(const char *path, bool keep_top, char *err, size_t errlen);
+
 /* True when both paths exist and name the same file (same device and inode). */
 bool util_same_file(const char *a, const char *b);
 

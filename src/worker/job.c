@@ -362,6 +362,9 @@ static outcome stage_download(job_run *r)
     if (o != OUTCOME_OK)
         return o;
     write_progress(r, &SPAN_DOWNLOAD, 0.0);
+    /* The audio is not there yet, so whatever the job's directory holds was
+     * left by an attempt killed half-way (a temp file, yt-dlp's directory). */
+    util_remove_tree(dir, true, NULL, 0);
     fetch_get_params gp = download_params(r);
     int rc = fetch_get(job->source_url, dir, &gp, &got, &from_cache, err, sizeof err);
     /* Checked first: a download interrupted by the flag may report any error. */

@@ -1,5 +1,5 @@
 /* Unit tests for util: capped buffers, array growth, JSON string escaping,
- * paths, atomic file replacement and the same-file test. */
+ * paths, atomic file replacement, the same-file test and tree removal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +199,53 @@ static void test_mkdir_p_and_same_file(void **state)
     assert_non_null(strstr(err, file));
 }
 
+static bool exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void test_remove_tree(void **state)
+{
+    (void)state;
+    char top[128], deep[200], p[300], outside[200], err[256];
+    snprintf(top, sizeof top, "%s/tree", tmpdir);
+    snprintf(deep, sizeof deep, "%s/.ytdlp-x/nested", top);
+    assert_int_equal(util_mkdir_p(deep, err, sizeof err), UTIL_OK);
+    snprintf(p, sizeof p, "%s/f", deep);
+    assert_int_equal(util_write_file_atomic(p, "x", 1, err, sizeof err), UTIL_OK);
+    snprintf(p, sizeof p, "%s/audio", top);
+    assert_int_equal(util_write_file_atomic(p, "x", 1, err, sizeof err), UTIL_OK);
+    /* a link to something outside: removed, its target kept */
+    snprintf(outside, sizeof outside, "%s/keep-me", tmpdir);
+    assert_int_equal(util_mkdir_p(outside, err, sizeof err), UTIL_OK);
+    snprintf(p, sizeof p, "%s/link", top);
+    assert_int_equal(symlink(outside, p), 0);
+
+    assert_int_equal(util_remove_tree(top, true, err, sizeof err), UTIL_OK);
+    assert_true(exists(top)); /* keep_top: only the contents go */
+    DIR *d = opendir(top);
+    assert_non_null(d);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    assert_int_equal(entries, 0);
+    assert_true(exists(outside));
+
+    assert_int_equal(util_mkdir_p(deep, err, sizeof err), UTIL_OK);
+    assert_int_equal(util_remove_tree(top, false, err, sizeof err), UTIL_OK);
+    assert_false(exists(top));
+    assert_int_equal(util_remove_tree(top, false, err, sizeof err), UTIL_OK); /* missing: fine */
+    /* a plain file goes too, unless only contents were asked for */
+    snprintf(p, sizeof p, "%s/plain", tmpdir);
+    assert_int_equal(util_write_file_atomic(p, "x", 1, err, sizeof err), UTIL_OK);
+    assert_int_equal(util_remove_tree(p, true, err, sizeof err), UTIL_ERR_IO);
+    assert_non_null(strstr(err, p));
+    assert_int_equal(util_remove_tree(p, false, err, sizeof err), UTIL_OK);
+    assert_false(exists(p));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_atomic_write_replaces_whole),
         cmocka_unit_test(test_atomic_write_fails_cleanly),
         cmocka_unit_test(test_mkdir_p_and_same_file),
+        cmocka_unit_test(test_remove_tree),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
