@@ -13,12 +13,16 @@ packages=(
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us pocketsphinx
   # job store, HTTP server, JSON, HTTP client
   libsqlite3-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
+  # Whisper engine: matrix products, compression ratio of decoded text
+  libopenblas-pthread-dev zlib1g-dev
   # YouTube links: the audio is downloaded by the yt-dlp program
   yt-dlp
   # tests: unit framework, test audio, reference transcripts, NumPy for the
   # reference implementations the unit tests compare against
   libcmocka-dev ffmpeg sox libsox-fmt-all espeak-ng pocketsphinx-testdata
   python3 python3-numpy
+  # the PyTorch reference of the Whisper network the exactness tests compare against
+  python3-torch
   # server tests and benchmark: a real browser for /docs, wrk for load
   chromium wrk
 )
