@@ -16,17 +16,19 @@
 #include "asr/asr_engine_impl.h"
 #include "util/util.h"
 
-#define ASR_DEFAULT_ENGINE "pocketsphinx"
+#define ASR_DEFAULT_ENGINE "auto"
 
 struct asr_engine {
     const asr_engine_impl *impl;
     void *state;
     asr_params params; /* string fields point at the copies below */
     char *engine_copy, *model_copy, *language_copy;
+    char *models_dir_copy, *task_copy, *prompt_copy;
 };
 
 static const asr_engine_impl *const engines[] = {
     &asr__engine_pocketsphinx,
+    &asr__engine_whisper,
 };
 #define N_ENGINES (sizeof engines / sizeof engines[0])
 
@@ -34,6 +36,7 @@ static const asr_engine_impl *const engines[] = {
  * name fields, so test_asr checks that the two agree. */
 static const char *const engine_names[N_ENGINES + 1] = {
     "pocketsphinx",
+    "whisper",
     NULL,
 };
 
@@ -71,6 +74,11 @@ asr_params asr_default_params(void)
     p.model = NULL;
     p.language = NULL;
     p.n_threads = 0;
+    p.task = "transcribe";
+    p.beam_size = 5;
+    /* Whisper's own default. Loops of repeated text are its most common
+     * failure, and the off switch is the cure users reach for. */
+    p.condition_on_previous_text = true;
     /* Utterances already end at 0.5 s of non-speech; inside one, pauses
      * between sentences measure about 0.4 s and those at commas 0.1-0.2 s
      * on the LibriVox test clips, so 0.35 s splits sentences only. */
@@ -116,6 +124,26 @@ const char *const *asr_engine_languages(const char *engine)
     return impl ? impl->languages : NULL;
 }
 
+static bool is_unset(const char *s)
+{
+    return !s || !s[0];
+}
+
+const char *asr_engine_resolve(const char *engine, const char *models_dir, const char *model,
+                               char *note, size_t notelen)
+{
+    if (note && notelen)
+        note[0] = '\0';
+    if (!is_unset(engine) && strcmp(engine, "auto") != 0)
+        return engine;
+    char why[512];
+    if (asr__engine_whisper.available(models_dir, model, why, sizeof why))
+        return "whisper";
+    if (note && notelen)
+        snprintf(note, notelen, "%s; using PocketSphinx instead", why);
+    return "pocketsphinx";
+}
+
 void asr__log(const asr_params *p, asr_log_level level, const char *fmt, ...)
 {
     if (!p || !p->log)
@@ -150,13 +178,23 @@ bool asr_engine_available(const char *engine, char *err, size_t errlen)
                   engine ? engine : "(null)", names);
         return false;
     }
-    return impl->available(err, errlen);
+    return impl->available(NULL, NULL, err, errlen);
 }
 
-static bool is_unset(const char *s)
+bool asr_engine_model_available(const char *engine, const char *models_dir, const char *model,
+                                char *err, size_t errlen)
 {
-    return !s || !s[0];
+    if (err && errlen)
+        err[0] = '\0';
+    const asr_engine_impl *impl = engine ? find_engine(engine) : NULL;
+    if (!impl) {
+        util_errf(err, errlen, ASR_ERR_UNKNOWN_ENGINE, "unknown ASR engine '%s'",
+                  engine ? engine : "(null)");
+        return false;
+    }
+    return impl->available(models_dir, is_unset(model) ? NULL : model, err, errlen);
 }
+
 
 /* Copies the string fields of *src into e, pointing e->params at them. */
 static int copy_params(asr_engine *e, const asr_params *src)
@@ -165,11 +203,19 @@ static int copy_params(asr_engine *e, const asr_params *src)
     e->engine_copy = util_strdup(is_unset(src->engine) ? ASR_DEFAULT_ENGINE : src->engine);
     e->model_copy = util_strdup(src->model);
     e->language_copy = util_strdup(src->language);
-    if (!e->engine_copy || (src->model && !e->model_copy) || (src->language && !e->language_copy))
+    e->models_dir_copy = util_strdup(src->models_dir);
+    e->task_copy = util_strdup(src->task);
+    e->prompt_copy = util_strdup(src->initial_prompt);
+    if (!e->engine_copy || (src->model && !e->model_copy) || (src->language && !e->language_copy) ||
+        (src->models_dir && !e->models_dir_copy) || (src->task && !e->task_copy) ||
+        (src->initial_prompt && !e->prompt_copy))
         return ASR_ERR_NOMEM;
     e->params.engine = e->engine_copy;
     e->params.model = e->model_copy;
     e->params.language = e->language_copy;
+    e->params.models_dir = e->models_dir_copy;
+    e->params.task = e->task_copy;
+    e->params.initial_prompt = e->prompt_copy;
     return ASR_OK;
 }
 
@@ -205,12 +251,24 @@ int asr_open(asr_engine **out, const asr_params *params, char *err, size_t errle
         util_errf(err, errlen, rc, "out of memory");
         goto fail;
     }
-    e->impl = find_engine(e->params.engine);
+    char note[768];
+    const char *engine = asr_engine_resolve(e->params.engine, e->params.models_dir,
+                                            e->params.model, note, sizeof note);
+    if (note[0]) {
+        asr__log(&e->params, ASR_LOG_WARN, "%s", note);
+        /* A Whisper model name means nothing to PocketSphinx: it takes its own default. */
+        if (!is_unset(e->params.model) && !strchr(e->params.model, '/')) {
+            free(e->model_copy);
+            e->model_copy = NULL;
+            e->params.model = NULL;
+        }
+    }
+    e->impl = find_engine(engine);
     if (!e->impl) {
         char names[256];
         list_engines(names, sizeof names);
         rc = util_errf(err, errlen, ASR_ERR_UNKNOWN_ENGINE,
-                       "unknown ASR engine '%s' (available: %s)", e->params.engine, names);
+                       "unknown ASR engine '%s' (available: auto, %s)", e->params.engine, names);
         goto fail;
     }
     rc = e->impl->open(&e->state, &e->params, err, errlen);
@@ -233,6 +291,9 @@ void asr_close(asr_engine *e)
     free(e->engine_copy);
     free(e->model_copy);
     free(e->language_copy);
+    free(e->models_dir_copy);
+    free(e->task_copy);
+    free(e->prompt_copy);
     free(e);
 }
 

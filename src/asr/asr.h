@@ -41,13 +41,23 @@ typedef void (*asr_log_cb)(asr_log_level level, const char *message, void *user_
 typedef void (*asr_progress_cb)(double fraction, double seconds_done, void *user_data);
 
 typedef struct {
-    const char *engine;   /* "pocketsphinx" (default) */
+    const char *engine;   /* "auto" (default): "whisper" when its model file is
+                           * present (see asr_engine_resolve), otherwise
+                           * "pocketsphinx"; or "whisper" / "pocketsphinx" */
     const char *model;    /* engine-specific name or path; NULL/"" = default.
                            * pocketsphinx: a name ("en-us", the default) next
                            * to CESAR_PS_MODELDIR, or a directory path (with a
                            * '/') D holding D/B/, D/B.lm.bin and
                            * cmudict-B.dict (or B.dict), B = D's base name */
+                          /* whisper: a catalog name ("base", the default;
+                           * models_dir/ggml-NAME.bin) or a path to a ggml file */
+    const char *models_dir; /* where named Whisper models live; NULL = none */
     const char *language; /* ISO 639-1 or "auto"; NULL/"" = engine default */
+    /* Whisper only (other engines ignore them). */
+    const char *task;     /* "transcribe" (default) or "translate" (to English) */
+    int beam_size;        /* 5; 1 = greedy */
+    const char *initial_prompt;      /* text that conditions the first window; NULL = none */
+    bool condition_on_previous_text; /* true: each window sees the text before it */
     int n_threads;        /* <= 0: engine default */
     /* Segmentation of word streams: a pause at least this long (seconds)
      * between words starts a new segment, and no segment grows longer than
@@ -112,6 +122,14 @@ bool asr_engine_known(const char *name);
  * unknown name gives NULL (false). Results are borrowed static storage.
  * Nothing here loads a model. */
 
+/* The engine "auto" (or NULL/"") stands for: "whisper" when model (NULL =
+ * Whisper's default) resolves to a ggml file that exists, otherwise
+ * "pocketsphinx". Any other name is returned unchanged (unknown ones too).
+ * When auto falls back, note (may be NULL/0) says why and how to get the
+ * model; otherwise it is emptied. Static storage. */
+const char *asr_engine_resolve(const char *engine, const char *models_dir, const char *model,
+                               char *note, size_t notelen);
+
 /* The model an empty asr_params.model selects: "en-us" for pocketsphinx. */
 const char *asr_engine_default_model(const char *engine);
 /* The model names a client may request, NULL-terminated; the default model
@@ -127,6 +145,10 @@ const char *const *asr_engine_languages(const char *engine);
  * asr_open would read). False for an unknown engine. On false, err
  * (may be NULL/0) says what is missing. */
 bool asr_engine_available(const char *engine, char *err, size_t errlen);
+/* The same for a given model (NULL = the default) with named models looked up
+ * in models_dir (may be NULL). */
+bool asr_engine_model_available(const char *engine, const char *models_dir, const char *model,
+                                char *err, size_t errlen);
 
 /* ---- segmentation (shared by engines that produce word streams) ------- */
 

@@ -25,9 +25,10 @@ typedef struct asr_engine_impl {
     const char *default_model;
     const char *const *models;
     const char *const *languages;
-    /* Whether the default model's files are on disk, cheaply (no loading);
-     * when not, err says which file or directory is missing. */
-    bool (*available)(char *err, size_t errlen);
+    /* Whether model's files (NULL: the default model's) are on disk,
+     * cheaply (no loading), named models looked up in models_dir (may be
+     * NULL); when not, err says which file or directory is missing. */
+    bool (*available)(const char *models_dir, const char *model, char *err, size_t errlen);
     /* Loads the model named by p->model for p->language. On success *state
      * is the engine's own object (freed by close). p and its strings are
      * owned by the asr_engine and outlive the state. */
@@ -42,6 +43,7 @@ typedef struct asr_engine_impl {
 
 /* The engines compiled in (engine_*.c). */
 extern const asr_engine_impl asr__engine_pocketsphinx;
+extern const asr_engine_impl asr__engine_whisper;
 
 /* Sends a formatted message to p->log when one is set. */
 void asr__log(const asr_params *p, asr_log_level level, const char *fmt, ...)

@@ -303,14 +303,16 @@ static int resolve_language(ps_state *s, const char *requested, const char *base
 /* The default model's files, checked as ps_engine_open would (stat only),
  * so /health tells the truth without loading a model. The paths are large,
  * hence the heap. */
-static bool ps_engine_available(char *err, size_t errlen)
+static bool ps_engine_available(const char *models_dir, const char *model, char *err,
+                                size_t errlen)
 {
+    (void)models_dir; /* PocketSphinx models are named after CESAR_PS_MODELDIR */
     ps_model_paths *m = calloc(1, sizeof *m);
     if (!m) {
         util_errf(err, errlen, ASR_ERR_NOMEM, "out of memory");
         return false;
     }
-    bool ok = resolve_model(NULL, m, err, errlen) == ASR_OK;
+    bool ok = resolve_model(model, m, err, errlen) == ASR_OK;
     free(m);
     return ok;
 }

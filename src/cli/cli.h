@@ -26,6 +26,7 @@ int cli_cmd_wer(int argc, char **argv);
 int cli_cmd_der(int argc, char **argv);
 int cli_cmd_diarize(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
+int cli_cmd_models(int argc, char **argv);
 
 /* Builds the configuration every command starts from: defaults < config
  * file (explicit_path, which must exist, or the default path, which need

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "models/models.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -196,6 +197,7 @@ static int requeue_interrupted(const char *db_path, int verbosity)
 }
 
 static server_params make_server_params(const config_values *v, const char *db_path,
+                                        const char *models_dir,
                                         int *verbosity)
 {
     server_params sp = server_default_params();
@@ -213,6 +215,7 @@ static server_params make_server_params(const config_values *v, const char *db_p
     sp.engine = v->engine;
     sp.model = v->model;
     sp.language = v->language;
+    sp.models_dir = models_dir;
     sp.format = v->format;
     sp.diarize = v->diarize;
     sp.min_speakers = v->min_speakers;
@@ -227,6 +230,7 @@ static server_params make_server_params(const config_values *v, const char *db_p
  * must outlive worker_pool_start (the pool copies it). The same place the
  * CLI uses, so `cesar transcribe URL` and the server share downloads. */
 static worker_params make_worker_params(const config_values *v, const char *db_path,
+                                        const char *models_dir,
                                         int *verbosity, server *srv, char *cache_dir, size_t n)
 {
     worker_params wp = worker_default_params();
@@ -236,6 +240,11 @@ static worker_params make_worker_params(const config_values *v, const char *db_p
     wp.model = v->model;
     wp.language = v->language;
     wp.threads = v->threads;
+    wp.models_dir = models_dir;
+    wp.task = v->task;
+    wp.beam_size = v->beam_size;
+    wp.initial_prompt = v->initial_prompt;
+    wp.condition_on_previous_text = v->condition_on_previous_text;
     wp.min_speakers = v->min_speakers;
     wp.max_speakers = v->max_speakers;
     wp.vad_model = v->vad_model;
@@ -263,7 +272,9 @@ static int run(const config_values *v, const char *db_path, int *verbosity, sigs
     worker_pool *pool = NULL;
     char err[1024];
     int code = CLI_EXIT_FAILURE;
-    server_params sp = make_server_params(v, db_path, verbosity);
+    char models_dir[CONFIG_MAX_STRING + 16];
+    models_dir_default(v->models_dir, v->data_dir, models_dir, sizeof models_dir);
+    server_params sp = make_server_params(v, db_path, models_dir, verbosity);
     if (server_new(&srv, &sp, err, sizeof err) != SERVER_OK) {
         cli_error("serve: %s", err);
         goto cleanup;
@@ -274,7 +285,7 @@ static int run(const config_values *v, const char *db_path, int *verbosity, sigs
     }
     char cache_dir[CONFIG_MAX_STRING + 16];
     worker_params wp =
-        make_worker_params(v, db_path, verbosity, srv, cache_dir, sizeof cache_dir);
+        make_worker_params(v, db_path, models_dir, verbosity, srv, cache_dir, sizeof cache_dir);
     if (worker_pool_start(&pool, &wp, err, sizeof err) != WORKER_OK) {
         cli_error("serve: %s", err);
         goto cleanup;

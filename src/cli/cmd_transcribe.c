@@ -22,6 +22,7 @@
 #include "cli/job.h"
 #include "cli/output_check.h"
 #include "cli/transcribe_args.h"
+#include "models/models.h"
 #include "pipeline/pipeline.h"
 #include "util/util.h"
 
@@ -30,14 +31,37 @@ static int thread_count(const config_values *v)
     return v->threads > 0 ? v->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
+/* Engine "auto" is settled here rather than in asr_open so that the reason
+ * for falling back to PocketSphinx is said once, on stderr, before the bar. */
+static void choose_engine(const cli_transcribe_args *a, cli_job *job)
+{
+    const config_values *v = config_get(a->cfg);
+    char note[1024];
+    job->params.asr.engine =
+        asr_engine_resolve(v->engine, job->models_dir, v->model, note, sizeof note);
+    if (!note[0])
+        return;
+    if (a->verbosity >= 0)
+        fprintf(stderr, "cesar: %s\n", note);
+    /* A Whisper model name means nothing to PocketSphinx: it takes its own. */
+    if (v->model[0] && models_is_path(v->model) == false)
+        job->params.asr.model = NULL;
+}
+
 static void fill_params(const cli_transcribe_args *a, cli_job *job)
 {
     const config_values *v = config_get(a->cfg);
     job->params.audio.window = a->window;
-    job->params.asr.engine = v->engine;
+    models_dir_default(v->models_dir, v->data_dir, job->models_dir, sizeof job->models_dir);
+    job->params.asr.models_dir = job->models_dir;
     job->params.asr.model = v->model;
     job->params.asr.language = v->language;
     job->params.asr.n_threads = thread_count(v);
+    job->params.asr.task = v->task;
+    job->params.asr.beam_size = v->beam_size;
+    job->params.asr.initial_prompt = v->initial_prompt[0] ? v->initial_prompt : NULL;
+    job->params.asr.condition_on_previous_text = v->condition_on_previous_text;
+    choose_engine(a, job);
     job->params.diarize = a->diarize;
     job->params.diarization = diarize_default_params();
     job->params.diarization.n_threads = thread_count(v);

@@ -24,6 +24,7 @@ typedef struct {
     cli_job_kind kind;
     const char *input;       /* borrowed */
     pipeline_params params;
+    char models_dir[4096];   /* what params.asr.models_dir points at */
     bool show_bar;           /* draw the progress bar on stderr */
     const char *verbose_input; /* -v: print this name and the input's details */
     /* Outputs, valid after cli_job_run. */

@@ -18,6 +18,8 @@ static void usage(FILE *f)
         "  diarize INPUT [-o OUT.rttm]   find who speaks when; write RTTM speaker turns\n"
         "  serve [options]               run the HTTP API with a job queue and workers\n"
         "  config show|path              show the effective configuration or its file path\n"
+        "  models list|pull|rm|path      manage Whisper model files (download, verify,\n"
+        "                                remove, locate)\n"
         "  wer REFERENCE HYPOTHESIS      word error rate of a transcript against a reference\n"
         "  der REFERENCE HYPOTHESIS      diarization error rate of RTTM speaker turns\n"
         "\n"
@@ -41,6 +43,7 @@ static const command commands[] = {
     {"wer", cli_cmd_wer},
     {"der", cli_cmd_der},
     {"serve", cli_cmd_serve},
+    {"models", cli_cmd_models},
 };
 
 int main(int argc, char **argv)
@@ -62,8 +65,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    cli_error("unknown command '%s' (expected transcribe, diarize, serve, config, wer or der; "
-              "see 'cesar --help')",
+    cli_error("unknown command '%s' (expected transcribe, diarize, serve, config, models, wer "
+              "or der; see 'cesar --help')",
               name);
     return CLI_EXIT_USAGE;
 }

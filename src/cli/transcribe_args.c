@@ -23,6 +23,11 @@ enum {
     OPT_DIARIZE,
     OPT_NO_DIARIZE,
     OPT_NO_CACHE,
+    OPT_TASK,
+    OPT_BEAM_SIZE,
+    OPT_INITIAL_PROMPT,
+    OPT_CONDITION,
+    OPT_NO_CONDITION,
 };
 
 static const struct option transcribe_options[] = {
@@ -41,6 +46,11 @@ static const struct option transcribe_options[] = {
     {"max-speakers", required_argument, NULL, CLI_OPT_MAX_SPEAKERS},
     {"num-speakers", required_argument, NULL, CLI_OPT_NUM_SPEAKERS},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"task", required_argument, NULL, OPT_TASK},
+    {"beam-size", required_argument, NULL, OPT_BEAM_SIZE},
+    {"initial-prompt", required_argument, NULL, OPT_INITIAL_PROMPT},
+    {"condition-on-previous-text", no_argument, NULL, OPT_CONDITION},
+    {"no-condition-on-previous-text", no_argument, NULL, OPT_NO_CONDITION},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -68,9 +78,19 @@ void cli_transcribe_usage(FILE *f)
         "                          are created; written atomically\n"
         "  -f, --format FMT        txt, md, srt, vtt or json (default: from the -o\n"
         "                          extension, else the 'format' config key)\n"
-        "  -e, --engine NAME       speech recognition engine (default: pocketsphinx)\n"
-        "  -m, --model NAME|PATH   engine model (default: the engine's own)\n"
-        "  -l, --language CODE     language code such as en, or auto\n"
+        "  -e, --engine NAME       speech recognition engine: auto (the default: Whisper\n"
+        "                          when its model is installed, else PocketSphinx),\n"
+        "                          whisper or pocketsphinx\n"
+        "  -m, --model NAME|PATH   engine model: for Whisper a name from `cesar models\n"
+        "                          list` (default: base) or a ggml file's path\n"
+        "  -l, --language CODE     language code such as en, or auto (Whisper detects it)\n"
+        "      --task TASK         Whisper: transcribe (default) or translate to English\n"
+        "      --beam-size N       Whisper: beams at temperature 0, 1-16 (default: 5;\n"
+        "                          1 = greedy)\n"
+        "      --initial-prompt T  Whisper: text the first window is conditioned on\n"
+        "      --no-condition-on-previous-text\n"
+        "                          Whisper: decode each window without the text before\n"
+        "                          it (the cure for repeated lines)\n"
         "  -t, --threads N         worker threads (0 = all cores)\n"
         "      --start-time T      start transcribing at T (seconds, or MM:SS, H:MM:SS)\n"
         "      --end-time T        stop at T\n"
@@ -136,6 +156,12 @@ static int apply_option(cli_transcribe_args *a, int c, const char *arg, time_and
         return cli_parse_minutes_option("--max-duration", arg, &tf->max_minutes, err, errlen);
     case OPT_DIARIZE: return set_flag(a, "diarize", "true", err, errlen);
     case OPT_NO_DIARIZE: return set_flag(a, "diarize", "false", err, errlen);
+    case OPT_TASK: return set_flag(a, "task", arg, err, errlen);
+    case OPT_BEAM_SIZE: return set_flag(a, "beam_size", arg, err, errlen);
+    case OPT_INITIAL_PROMPT: return set_flag(a, "initial_prompt", arg, err, errlen);
+    case OPT_CONDITION: return set_flag(a, "condition_on_previous_text", "true", err, errlen);
+    case OPT_NO_CONDITION:
+        return set_flag(a, "condition_on_previous_text", "false", err, errlen);
     case CLI_OPT_MIN_SPEAKERS:
     case CLI_OPT_MAX_SPEAKERS:
     case CLI_OPT_NUM_SPEAKERS: cli_speaker_option(&tf->speakers, c, arg); return CLI_EXIT_OK;
@@ -173,9 +199,9 @@ static int resolve_format(cli_transcribe_args *a, const char *format_flag, char 
 static int check_engine(cli_transcribe_args *a, char *err, size_t errlen)
 {
     const char *engine = config_get(a->cfg)->engine;
-    if (asr_engine_known(engine))
+    if (strcmp(engine, "auto") == 0 || asr_engine_known(engine))
         return CLI_EXIT_OK;
-    char list[256] = "";
+    char list[256] = "auto";
     for (const char *const *n = asr_engine_names(); *n; n++) {
         if (list[0])
             strncat(list, ", ", sizeof list - strlen(list) - 1);

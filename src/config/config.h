@@ -37,10 +37,14 @@ const char *config_source_name(config_source s); /* "default", "file", "env", "f
 
 typedef struct {
     /* general */
-    char engine[64];                 /* "pocketsphinx" */
+    char engine[64];                 /* "auto", "whisper" or "pocketsphinx" */
     char model[CONFIG_MAX_STRING];   /* "" = engine default */
     char language[16];               /* "en", or "auto" */
     int threads;                     /* 0 = number of cores */
+    char task[16];                   /* Whisper: "transcribe" or "translate" */
+    int beam_size;                   /* Whisper: 5; 1 = greedy */
+    char initial_prompt[CONFIG_MAX_STRING]; /* Whisper: text conditioning the first window */
+    bool condition_on_previous_text; /* Whisper: true */
     char format[16];                 /* default output format when -o has no known extension */
     bool diarize;                    /* default for --diarize / --no-diarize (true) */
     int min_speakers;                /* 1 */
@@ -49,6 +53,9 @@ typedef struct {
     char hf_token[CONFIG_MAX_STRING];/* secret */
     char data_dir[CONFIG_MAX_STRING];  /* $XDG_DATA_HOME/cesar */
     char cache_dir[CONFIG_MAX_STRING]; /* $XDG_CACHE_HOME/cesar */
+    char models_dir[CONFIG_MAX_STRING];  /* Whisper models; "" = DATA_DIR/models */
+    char models_url[CONFIG_MAX_STRING];  /* "https://huggingface.co/ggerganov/whisper.cpp" */
+    char models_catalog[CONFIG_MAX_STRING]; /* user catalog file; "" = none */
     /* links (URL and YouTube input) */
     bool allow_private_urls;         /* false: refuse loopback/private targets */
     char ytdlp_path[CONFIG_MAX_STRING]; /* "yt-dlp" */

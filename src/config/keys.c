@@ -54,6 +54,16 @@ static bool nonempty_ok(const char *s)
     return *s != '\0';
 }
 
+static bool task_ok(const char *s)
+{
+    return strcmp(s, "transcribe") == 0 || strcmp(s, "translate") == 0;
+}
+
+static bool http_url_ok(const char *s)
+{
+    return (strncmp(s, "http://", 7) == 0 && s[7]) || (strncmp(s, "https://", 8) == 0 && s[8]);
+}
+
 static bool host_ok(const char *s)
 {
     return *s && !strpbrk(s, " \t");
@@ -61,13 +71,26 @@ static bool host_ok(const char *s)
 
 static const config_key_info infos[CONFIG__K_COUNT + 1] = {
     [CONFIG__K_ENGINE] = {"engine", "string", "CESAR_ENGINE",
-                          "speech-recognition engine (pocketsphinx)", false},
+                          "speech-recognition engine: auto (Whisper when its model "
+                          "is installed, else PocketSphinx), whisper or pocketsphinx", false},
     [CONFIG__K_MODEL] = {"model", "string", "CESAR_MODEL",
                          "engine model name or path; empty = the engine's default", false},
     [CONFIG__K_LANGUAGE] = {"language", "string", "CESAR_LANGUAGE",
                             "spoken language: an ISO 639-1 code such as en, or auto", false},
     [CONFIG__K_THREADS] = {"threads", "integer", "CESAR_THREADS",
                            "decoding threads (0-256); 0 = one per CPU core", false},
+    [CONFIG__K_TASK] = {"task", "string", "CESAR_TASK",
+                        "Whisper: transcribe, or translate (speech in any language to "
+                        "English text)", false},
+    [CONFIG__K_BEAM_SIZE] = {"beam_size", "integer", "CESAR_BEAM_SIZE",
+                             "Whisper: beams searched at temperature 0 (1-16; 1 = greedy)", false},
+    [CONFIG__K_INITIAL_PROMPT] = {"initial_prompt", "string", "CESAR_INITIAL_PROMPT",
+                                  "Whisper: text the first window is conditioned on (names, "
+                                  "spelling, style)", false},
+    [CONFIG__K_CONDITION_ON_PREVIOUS_TEXT] = {"condition_on_previous_text", "boolean",
+                                              "CESAR_CONDITION_ON_PREVIOUS_TEXT",
+                                              "Whisper: each window sees the text before it; "
+                                              "turn off when output repeats itself", false},
     [CONFIG__K_FORMAT] = {"format", "string", "CESAR_FORMAT",
                           "output format when -o has no known extension: txt, md, srt, vtt "
                           "or json", false},
@@ -92,6 +115,15 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
     [CONFIG__K_CACHE_DIR] = {"cache_dir", "string", "CESAR_CACHE_DIR",
                              "cache directory; default $XDG_CACHE_HOME/cesar or ~/.cache/cesar",
                              false},
+    [CONFIG__K_MODELS_DIR] = {"models_dir", "string", "CESAR_MODELS_DIR",
+                              "where Whisper model files (ggml-NAME.bin) are kept; empty = "
+                              "DATA_DIR/models", false},
+    [CONFIG__K_MODELS_URL] = {"models_url", "string", "CESAR_MODELS_URL",
+                              "Hugging Face repository `cesar models pull` downloads "
+                              "BASE/resolve/main/ggml-NAME.bin from", false},
+    [CONFIG__K_MODELS_CATALOG] = {"models_catalog", "string", "CESAR_MODELS_CATALOG",
+                                  "file of extra known models, lines \"NAME SIZE SHA1\" "
+                                  "(\"-\" = unknown); empty = the built-in list only", false},
     [CONFIG__K_ALLOW_PRIVATE_URLS] = {"allow_private_urls", "boolean", "CESAR_ALLOW_PRIVATE_URLS",
                                       "download links that lead to loopback, private, "
                                       "link-local or multicast addresses (off: refused)", false},
@@ -136,7 +168,7 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
 };
 
 static const config__key keys[CONFIG__K_COUNT] = {
-    [CONFIG__K_ENGINE] = {CONFIG__STRING, FIELD(engine), .def_string = "pocketsphinx",
+    [CONFIG__K_ENGINE] = {CONFIG__STRING, FIELD(engine), .def_string = "auto",
                           .check = engine_ok, .expect = "an engine name (lowercase letters, "
                           "digits, '-' or '_')"},
     [CONFIG__K_MODEL] = {CONFIG__STRING, FIELD(model), .def_string = ""},
@@ -144,6 +176,13 @@ static const config__key keys[CONFIG__K_COUNT] = {
                             .check = language_ok, .expect = "an ISO 639-1 code (2-3 lowercase "
                             "letters) or \"auto\""},
     [CONFIG__K_THREADS] = {CONFIG__INTEGER, FIELD(threads), .min = 0, .max = 256},
+    [CONFIG__K_TASK] = {CONFIG__STRING, FIELD(task), .def_string = "transcribe",
+                        .check = task_ok, .expect = "transcribe or translate"},
+    [CONFIG__K_BEAM_SIZE] = {CONFIG__INTEGER, FIELD(beam_size), .min = 1, .max = 16,
+                             .def_number = 5},
+    [CONFIG__K_INITIAL_PROMPT] = {CONFIG__STRING, FIELD(initial_prompt), .def_string = ""},
+    [CONFIG__K_CONDITION_ON_PREVIOUS_TEXT] = {CONFIG__BOOLEAN, FIELD(condition_on_previous_text),
+                                              .def_number = 1},
     [CONFIG__K_FORMAT] = {CONFIG__STRING, FIELD(format), .def_string = "txt",
                           .check = format_ok, .expect = "one of txt, md, srt, vtt, json"},
     [CONFIG__K_DIARIZE] = {CONFIG__BOOLEAN, FIELD(diarize), .def_number = 1},
@@ -160,6 +199,11 @@ static const config__key keys[CONFIG__K_COUNT] = {
     [CONFIG__K_CACHE_DIR] = {CONFIG__STRING, FIELD(cache_dir), .def_xdg = "XDG_CACHE_HOME",
                              .def_home = ".cache", .check = nonempty_ok,
                              .expect = "a non-empty directory path"},
+    [CONFIG__K_MODELS_DIR] = {CONFIG__STRING, FIELD(models_dir), .def_string = ""},
+    [CONFIG__K_MODELS_URL] = {CONFIG__STRING, FIELD(models_url),
+                              .def_string = "https://huggingface.co/ggerganov/whisper.cpp",
+                              .check = http_url_ok, .expect = "an http:// or https:// URL"},
+    [CONFIG__K_MODELS_CATALOG] = {CONFIG__STRING, FIELD(models_catalog), .def_string = ""},
     [CONFIG__K_ALLOW_PRIVATE_URLS] = {CONFIG__BOOLEAN, FIELD(allow_private_urls),
                                       .def_number = 0},
     [CONFIG__K_YTDLP_PATH] = {CONFIG__STRING, FIELD(ytdlp_path), .def_string = "yt-dlp",

@@ -9,6 +9,7 @@
 #include "asr/asr.h"
 #include "diarize/diarize.h"
 #include "format/format.h"
+#include "models/models.h"
 #include "server/fields.h"
 #include "server/internal.h"
 
@@ -154,9 +155,11 @@ static int resolve_engine(const server *s, const server__form *f, server__job_fi
                           char *field, size_t fn, char *why, size_t n)
 {
     const char *v = given(f, SERVER__F_ENGINE);
-    const char *fallback = s->engine ? s->engine : asr_engine_names()[0];
     if (!v || strcmp(v, "auto") == 0) {
-        out->engine = fallback;
+        /* "auto" is settled now, so the job row names the engine that runs. */
+        const char *model = given(f, SERVER__F_MODEL);
+        out->engine = asr_engine_resolve(v ? v : s->engine, s->models_dir,
+                                         model ? model : s->model, NULL, 0);
         return 0;
     }
     if (!asr_engine_known(v))
@@ -172,8 +175,21 @@ static int resolve_model(const server *s, const server__form *f, server__job_fie
     const char *v = given(f, SERVER__F_MODEL);
     const char *const *models = asr_engine_models(out->engine);
     if (!v) {
-        bool own_engine = !s->engine || strcmp(s->engine, out->engine) == 0;
+        bool own_engine = !s->engine || strcmp(s->engine, out->engine) == 0 ||
+                          (strcmp(s->engine, "auto") == 0 && strcmp(out->engine, "whisper") == 0);
         out->model = own_engine && s->model ? s->model : asr_engine_default_model(out->engine);
+        return 0;
+    }
+    if (strcmp(out->engine, "whisper") == 0) {
+        /* Clients name installed models; paths are for the server's own configuration. */
+        if (!models_valid_name(v))
+            return reject(field, fn, SERVER__F_MODEL, why, n,
+                          "model '%s' is not a model name (letters, digits, '.', '_', '-')", v);
+        if (!asr_engine_model_available("whisper", s->models_dir, v, NULL, 0))
+            return reject(field, fn, SERVER__F_MODEL, why, n,
+                          "model '%s' is not installed on this server (engine whisper; "
+                          "`cesar models pull %s` installs it)", v, v);
+        out->model = v;
         return 0;
     }
     if (!in_list(models, v))

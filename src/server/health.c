@@ -1,10 +1,12 @@
 /* health: GET /health — whether the server, its workers and its engines are
  * usable. Never needs the API key, so load balancers and monitors can ask. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "asr/asr.h"
 #include "diarize/diarize.h"
 #include "fetch/fetch.h"
+#include "models/models.h"
 #include "server/internal.h"
 
 static json_t *string_list(const char *const *list)
@@ -15,16 +17,39 @@ static json_t *string_list(const char *const *list)
     return a;
 }
 
-static json_t *asr_engines(void)
+/* The Whisper models installed in models_dir, by name (catalog order, then
+ * other ggml-*.bin files). Empty when the directory is missing. */
+static json_t *installed_models(const char *models_dir)
+{
+    json_t *a = json_array();
+    models_catalog *catalog = NULL;
+    models_item *items = NULL;
+    size_t count = 0;
+    if (!models_dir || models_catalog_load(&catalog, NULL, NULL, 0) != MODELS_OK)
+        goto cleanup;
+    if (models_list(catalog, models_dir, &items, &count, NULL, 0) != MODELS_OK)
+        goto cleanup;
+    for (size_t i = 0; i < count; i++)
+        if (items[i].installed)
+            json_array_append_new(a, json_string(items[i].name));
+cleanup:
+    free(items);
+    models_catalog_free(catalog);
+    return a;
+}
+
+static json_t *asr_engines(const server *s)
 {
     json_t *a = json_array();
     for (const char *const *name = asr_engine_names(); *name; name++) {
         char why[512] = "";
-        bool ok = asr_engine_available(*name, why, sizeof why);
+        bool ok = asr_engine_model_available(*name, s->models_dir, NULL, why, sizeof why);
         const char *def = asr_engine_default_model(*name);
+        bool whisper = strcmp(*name, "whisper") == 0;
+        json_t *models = whisper ? installed_models(s->models_dir)
+                                 : string_list(asr_engine_models(*name));
         json_t *e = json_pack("{s:s, s:b, s:s?, s:o, s:o}", "name", *name, "available", ok,
-                              "default_model", def, "models",
-                              string_list(asr_engine_models(*name)), "languages",
+                              "default_model", def, "models", models, "languages",
                               string_list(asr_engine_languages(*name)));
         if (!ok)
             json_object_set_new(e, "message", json_string(why));
@@ -57,7 +82,7 @@ static json_t *engines_snapshot(server *s)
     pthread_mutex_lock(&s->engines_lock);
     if (!s->engines || now - s->engines_at > ENGINES_FRESH_SECONDS) {
         json_t *fresh =
-            json_pack("{s:o, s:o}", "asr", asr_engines(), "diarization", diarize_engines());
+            json_pack("{s:o, s:o}", "asr", asr_engines(s), "diarization", diarize_engines());
         if (fresh) {
             json_decref(s->engines);
             s->engines = fresh;

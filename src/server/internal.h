@@ -61,7 +61,7 @@ struct server {
     char *api_key;
     long long max_upload_size;
     int http_threads;
-    char *engine, *model, *language, *format;
+    char *engine, *model, *language, *format, *models_dir;
     bool diarize;
     int min_speakers, max_speakers;
     server_log_cb log;

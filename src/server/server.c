@@ -104,6 +104,7 @@ static int copy_params(server *s, const server_params *p, char *err, size_t errl
     s->engine = dup_or_null(p->engine);
     s->model = dup_or_null(p->model);
     s->language = dup_or_null(p->language);
+    s->models_dir = dup_or_null(p->models_dir);
     s->format = util_strdup(p->format && *p->format ? p->format : "txt");
     s->diarize = p->diarize;
     s->min_speakers = p->min_speakers;
@@ -361,6 +362,7 @@ void server_free(server *s)
     free(s->engine);
     free(s->model);
     free(s->language);
+    free(s->models_dir);
     free(s->format);
     server__cache_clear(s);
     json_decref(s->engines);

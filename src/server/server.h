@@ -62,6 +62,7 @@ typedef struct {
     const char *engine;
     const char *model;
     const char *language;
+    const char *models_dir; /* where named Whisper models live (models_dir_default) */
     const char *format; /* default result format; default "txt" */
     bool diarize;       /* used when diarization is available and not given */
     int min_speakers;   /* 0 = unset */

@@ -143,4 +143,29 @@ void util_sha256_to_hex(const unsigned char digest[UTIL_SHA256_LEN],
 /* util_sha256 followed by util_sha256_to_hex. */
 void util_sha256_hex(const void *data, size_t len, char hex[UTIL_SHA256_HEX_LEN + 1]);
 
+/* SHA-1 (FIPS 180-4), used to check downloaded Whisper model files against
+ * the digests whisper.cpp publishes. Broken for collisions: it detects
+ * corruption, not tampering by whoever chose the expected digest. The API
+ * mirrors the SHA-256 one above. */
+#define UTIL_SHA1_LEN 20     /* bytes in a digest */
+#define UTIL_SHA1_HEX_LEN 40 /* characters in its hex form, without the NUL */
+
+typedef struct {
+    uint32_t state[5];
+    uint64_t total;           /* bytes hashed so far */
+    unsigned char block[64];  /* pending bytes of the current block */
+    size_t fill;              /* how many of block are in use (< 64) */
+} util_sha1_ctx;
+
+void util_sha1_init(util_sha1_ctx *ctx);
+void util_sha1_update(util_sha1_ctx *ctx, const void *data, size_t len);
+void util_sha1_final(util_sha1_ctx *ctx, unsigned char digest[UTIL_SHA1_LEN]);
+
+/* The digest of len bytes at data (data may be NULL when len is 0). */
+void util_sha1(const void *data, size_t len, unsigned char digest[UTIL_SHA1_LEN]);
+/* A digest as 40 lower-case hex characters plus a NUL. */
+void util_sha1_to_hex(const unsigned char digest[UTIL_SHA1_LEN], char hex[UTIL_SHA1_HEX_LEN + 1]);
+/* util_sha1 followed by util_sha1_to_hex. */
+void util_sha1_hex(const void *data, size_t len, char hex[UTIL_SHA1_HEX_LEN + 1]);
+
 #endif

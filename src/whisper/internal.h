@@ -84,7 +84,16 @@ struct whisper_model {
     void *owned;              /* tensor data copied out of the file (no mmap / misaligned), or NULL */
     char **tensor_names;      /* every tensor's name (owned) */
     size_t n_tensors;
+    struct whisper__vocab_index *vocab_index; /* token lookup for whisper_tokenize (vocab.c) */
 };
+
+/* ---- loading (model.c) ---- */
+
+/* Like whisper_model_load on a file already in memory: validates data[0,
+ * size) the same way and copies what the model keeps (data may be freed
+ * afterwards). name_for_messages prefixes error messages. */
+int whisper__model_load_memory(whisper_model **out, const void *data, size_t size,
+                               const char *name_for_messages, char *err, size_t errlen);
 
 /* ---- types (quant.c) ---- */
 

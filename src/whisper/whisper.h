@@ -213,8 +213,14 @@ typedef struct {
 
 whisper_transcribe_params whisper_transcribe_default_params(void);
 
+/* The max_seq a state needs for whisper_transcribe with p: beam_size + 1
+ * for beam search (one spare sequence for reordering), best_of when any
+ * temperature is above 0. */
+int whisper_transcribe_max_seq(const whisper_transcribe_params *p);
+
 /* Transcribes everything read yields, window by window, calling on_segment
- * for each finished segment in order. *detected_language (may be NULL) gets
+ * for each finished segment in order. s must hold at least
+ * whisper_transcribe_max_seq(p) sequences. *detected_language (may be NULL) gets
  * the language used (static storage). */
 int whisper_transcribe(whisper_state *s, const whisper_transcribe_params *p, whisper_read_fn read,
                        void *read_user_data, whisper_segment_cb on_segment, void *seg_user_data,

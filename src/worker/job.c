@@ -273,6 +273,13 @@ static pipeline_params job_params(job_run *r)
     pp.asr.model = empty_to_null(r->job->model_size) ? r->job->model_size : d->model;
     pp.asr.language = empty_to_null(r->job->language) ? r->job->language : d->language;
     pp.asr.n_threads = d->threads;
+    pp.asr.models_dir = d->models_dir;
+    if (d->task)
+        pp.asr.task = d->task;
+    if (d->beam_size > 0)
+        pp.asr.beam_size = d->beam_size;
+    pp.asr.initial_prompt = d->initial_prompt;
+    pp.asr.condition_on_previous_text = d->condition_on_previous_text;
     pp.asr.log = on_asr_log;
     pp.asr.log_user_data = r;
     pp.progress = on_pipeline_progress;

@@ -89,6 +89,8 @@ worker_params worker_default_params(void)
     p.download_timeout_ms = -1;
     p.cache_max_age_seconds = 86400.0;
     p.cache_max_bytes = 10LL * 1024 * 1024 * 1024;
+    p.beam_size = 5;
+    p.condition_on_previous_text = true;
     return p;
 }
 
@@ -271,24 +273,29 @@ static int check_params(const worker_params *p, char *err, size_t errlen)
     return WORKER_OK;
 }
 
+/* *dst = a copy of src, or NULL for NULL/""; false when out of memory. */
+static bool copy_optional(const char *src, char **dst)
+{
+    *dst = src && src[0] ? util_strdup(src) : NULL;
+    return !(src && src[0]) || *dst;
+}
+
 /* Copies p into pool, strings included; "" becomes NULL (= engine default). */
 static int copy_params(worker_pool *pool, const worker_params *p)
 {
     pool->params = *p;
     pool->db_path = util_strdup(p->db_path);
-    pool->engine = p->engine && p->engine[0] ? util_strdup(p->engine) : NULL;
-    pool->model = p->model && p->model[0] ? util_strdup(p->model) : NULL;
-    pool->language = p->language && p->language[0] ? util_strdup(p->language) : NULL;
-    pool->vad_model = p->vad_model && p->vad_model[0] ? util_strdup(p->vad_model) : NULL;
-    pool->ytdlp_path = p->ytdlp_path && p->ytdlp_path[0] ? util_strdup(p->ytdlp_path) : NULL;
-    pool->cache_dir = p->cache_dir && p->cache_dir[0] ? util_strdup(p->cache_dir) : NULL;
-    if ((p->ytdlp_path && p->ytdlp_path[0] && !pool->ytdlp_path) ||
-        (p->cache_dir && p->cache_dir[0] && !pool->cache_dir))
-        return WORKER_ERR_NOMEM;
-    if (!pool->db_path || (p->engine && p->engine[0] && !pool->engine) ||
-        (p->model && p->model[0] && !pool->model) ||
-        (p->language && p->language[0] && !pool->language) ||
-        (p->vad_model && p->vad_model[0] && !pool->vad_model))
+    bool ok = pool->db_path != NULL;
+    ok = copy_optional(p->engine, &pool->engine) && ok;
+    ok = copy_optional(p->model, &pool->model) && ok;
+    ok = copy_optional(p->language, &pool->language) && ok;
+    ok = copy_optional(p->vad_model, &pool->vad_model) && ok;
+    ok = copy_optional(p->ytdlp_path, &pool->ytdlp_path) && ok;
+    ok = copy_optional(p->cache_dir, &pool->cache_dir) && ok;
+    ok = copy_optional(p->models_dir, &pool->models_dir) && ok;
+    ok = copy_optional(p->task, &pool->task) && ok;
+    ok = copy_optional(p->initial_prompt, &pool->initial_prompt) && ok;
+    if (!ok)
         return WORKER_ERR_NOMEM;
     pool->params.db_path = pool->db_path;
     pool->params.engine = pool->engine;
@@ -297,6 +304,9 @@ static int copy_params(worker_pool *pool, const worker_params *p)
     pool->params.vad_model = pool->vad_model;
     pool->params.ytdlp_path = pool->ytdlp_path;
     pool->params.cache_dir = pool->cache_dir;
+    pool->params.models_dir = pool->models_dir;
+    pool->params.task = pool->task;
+    pool->params.initial_prompt = pool->initial_prompt;
     return WORKER_OK;
 }
 
@@ -313,6 +323,9 @@ static void pool_destroy(worker_pool *pool, bool sync_init)
     free(pool->vad_model);
     free(pool->ytdlp_path);
     free(pool->cache_dir);
+    free(pool->models_dir);
+    free(pool->task);
+    free(pool->initial_prompt);
     if (sync_init) {
         pthread_cond_destroy(&pool->job_ended);
         pthread_cond_destroy(&pool->wake);

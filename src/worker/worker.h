@@ -120,6 +120,13 @@ typedef struct {
     const char *model;
     const char *language;
     int threads; /* engine threads per job; <= 0: engine default */
+    /* Whisper settings (asr_params): named models live in models_dir; NULL/""
+     * task and initial_prompt = the defaults. Copied. */
+    const char *models_dir;
+    const char *task;
+    int beam_size; /* <= 0: 5 */
+    const char *initial_prompt;
+    bool condition_on_previous_text;
     /* Progress is written to the row at most this often (phase changes are
      * always written). Default 0.5; must be in (0, 1] because the row has to
      * move at least once a second while a job runs. */

@@ -229,6 +229,9 @@ static void test_load_full_file(void **state)
                                   "hf_token = \"hf_abc\"\n"
                                   "data_dir = \"/srv/cesar/data\"\n"
                                   "cache_dir = '/srv/cesar/cache'\n"
+                                  "models_dir = \"/srv/cesar/models\"\n"
+                                  "models_url = \"http://mirror.example/whisper\"\n"
+                                  "models_catalog = \"/etc/cesar/models.txt\"\n"
                                   "allow_private_urls = true\n"
                                   "ytdlp_path = \"/opt/yt-dlp\"\n"
                                   "download_connect_timeout = 5\n"
@@ -258,6 +261,9 @@ static void test_load_full_file(void **state)
     assert_string_equal(v->hf_token, "hf_abc");
     assert_string_equal(v->data_dir, "/srv/cesar/data");
     assert_string_equal(v->cache_dir, "/srv/cesar/cache");
+    assert_string_equal(v->models_dir, "/srv/cesar/models");
+    assert_string_equal(v->models_url, "http://mirror.example/whisper");
+    assert_string_equal(v->models_catalog, "/etc/cesar/models.txt");
     assert_true(v->allow_private_urls);
     assert_string_equal(v->ytdlp_path, "/opt/yt-dlp");
     assert_int_equal(v->download_connect_timeout, 5);
@@ -374,6 +380,9 @@ static void test_out_of_range(void **state)
                "got ''");
     load_fails(f, "data_dir = \"\"\n", CONFIG_ERR_VALUE,
                ":1: key 'data_dir' must be a non-empty directory path, got ''");
+    load_fails(f, "models_url = \"ftp://example.org/m\"\n", CONFIG_ERR_VALUE,
+               ":1: key 'models_url' must be an http:// or https:// URL, got "
+               "'ftp://example.org/m'");
     load_fails(f, "model = \"a\\nb\"\n", CONFIG_ERR_VALUE,
                ":1: key 'model' must be a string without control characters, got 'a\\x0ab'");
 }
@@ -669,6 +678,7 @@ static void test_every_key_has_working_env(void **state)
                            : strcmp(k->type, "boolean") == 0 ? "no"
                            : strcmp(k->key, "language") == 0 ? "sv"
                            : strcmp(k->key, "format") == 0   ? "vtt"
+                           : strcmp(k->key, "models_url") == 0 ? "https://mirror.example/m"
                                                              : "value-7";
         scrub_environment();
         setenv(k->env, text, 1);
@@ -927,6 +937,9 @@ static void test_show_defaults(void **state)
              "hf_token = \"\"  # default\n"
              "data_dir = \"%s/.local/share/cesar\"  # default\n"
              "cache_dir = \"%s/.cache/cesar\"  # default\n"
+             "models_dir = \"\"  # default\n"
+             "models_url = \"https://huggingface.co/ggerganov/whisper.cpp\"  # default\n"
+             "models_catalog = \"\"  # default\n"
              "allow_private_urls = false  # default\n"
              "ytdlp_path = \"yt-dlp\"  # default\n"
              "download_connect_timeout = 10  # default\n"
@@ -1009,7 +1022,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 25);
+    assert_int_equal(doc->n, 28);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1046,7 +1059,8 @@ static void test_key_table(void **state)
     (void)state;
     const char *expected[] = {"engine", "model", "language", "threads", "format", "diarize",
                               "min_speakers", "max_speakers", "vad_model", "hf_token", "data_dir",
-                              "cache_dir", "allow_private_urls", "ytdlp_path",
+                              "cache_dir", "models_dir", "models_url", "models_catalog",
+                              "allow_private_urls", "ytdlp_path",
                               "download_connect_timeout", "download_timeout", "cache_max_age",
                               "cache_max_size", "server.host", "server.port", "server.workers",
                               "server.max_upload_size", "server.api_key", "server.db",
