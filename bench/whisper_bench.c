@@ -37,19 +37,6 @@ static double peak_mb(void)
     return (double)ru.ru_maxrss / 1024.0;
 }
 
-/* Resident set now, MB (for the stage-by-stage breakdown). */
-static double rss_now_mb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-            res = 0;
-        fclose(f);
-    }
-    return (double)res * 4096.0 / (1024.0 * 1024.0);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -97,7 +84,6 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     double rss_load = peak_mb();
-    fprintf(stderr, "rss now: after load %.1f MB\n", rss_now_mb());
     if (whisper_state_new(&s, m, threads, 1, err, sizeof err) != WHISPER_OK) {
         fprintf(stderr, "whisper_bench: %s\n", err);
         goto cleanup;
@@ -121,14 +107,12 @@ int main(int argc, char **argv)
     }
     qsort(mels, 3, sizeof *mels, cmp_double);
     double t_mel = mels[1], rss_mel = peak_mb();
-    fprintf(stderr, "rss now: after state + mel %.1f MB\n", rss_now_mb());
     double enc[32], cpu0 = cpu_now();
     for (int r = 0; r < runs; r++) {
         t0 = now();
         if (whisper_encode(s, mel, err, sizeof err) != WHISPER_OK)
             goto fail;
         enc[r] = now() - t0;
-        fprintf(stderr, "rss now: after encoder run %d %.1f MB\n", r, rss_now_mb());
     }
     double enc_cpu = (cpu_now() - cpu0) / runs, rss_enc = peak_mb();
     qsort(enc, (size_t)runs, sizeof *enc, cmp_double);

@@ -84,7 +84,7 @@ struct whisper_model {
     void *owned;              /* tensor data copied out of the file (no mmap / misaligned), or NULL */
     char **tensor_names;      /* every tensor's name (owned) */
     size_t n_tensors;
-    struct whisper__vocab_index *vocab_index; /* token lookup for whisper_tokenize (vocab.c) */
+    struct whisper__vocab_index *vocab_index; /* token lookup for whisper_tokenize (tokenize.c) */
 };
 
 /* ---- loading (model.c) ---- */

@@ -47,4 +47,8 @@ whisper__tensor *whisper__tensor_slot(whisper_model *m, size_t i);
 int whisper__vocab_index_build(whisper_model *m, char *err, size_t errlen);
 void whisper__vocab_index_free(struct whisper__vocab_index *ix);
 
+/* The id of the one-byte token for byte b in GPT-2's byte alphabet (ids
+ * 0..255), which every Whisper vocabulary starts with (tokenize.c). */
+int whisper__byte_token_id(unsigned char b);
+
 #endif

@@ -175,9 +175,8 @@ static int map_file(whisper_model *m, const char *path, bool use_mmap, char *err
         goto cleanup;
     }
     void *p = mmap(NULL, m->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED)
-        rc = util_errf(err, errlen, WHISPER_ERR_IO, "%s: cannot map %zu bytes: %s", path,
-                       m->map_size, strerror(errno));
+    if (p == MAP_FAILED) /* e.g. a file system without mmap: read it instead */
+        rc = read_into_map(fd, m->map_size, &m->map, path, err, errlen);
     else
         m->map = p;
 cleanup:

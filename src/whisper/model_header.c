@@ -208,6 +208,26 @@ static int scan_vocab(whisper__reader r, int32_t count, size_t *total, char *err
     return WHISPER_OK;
 }
 
+/* Some converters decoded every token as UTF-8 with replacement, so a
+ * one-byte token that is not valid UTF-8 alone (a lead or continuation byte)
+ * was stored as U+FFFD, and text made of such tokens could not be decoded.
+ * Ids 0..255 are GPT-2's byte alphabet in a fixed order, so their bytes are
+ * known whatever the file says: put them back. */
+static void restore_byte_tokens(whisper_model *m)
+{
+    for (int b = 0; b < 256; b++) {
+        int id = whisper__byte_token_id((unsigned char)b);
+        if (id >= m->n_text_tokens)
+            continue;
+        whisper__token *t = &m->tokens[id];
+        if (t->len == 3 && memcmp(t->bytes, "\xef\xbf\xbd", 3) == 0) {
+            t->bytes[0] = (char)b;
+            t->bytes[1] = '\0';
+            t->len = 1;
+        }
+    }
+}
+
 static int read_vocab(whisper_model *m, whisper__reader *r, char *err, size_t errlen)
 {
     int32_t count = 0;
@@ -239,6 +259,7 @@ static int read_vocab(whisper_model *m, whisper__reader *r, char *err, size_t er
         bytes += len + 1;
     }
     m->n_text_tokens = count;
+    restore_byte_tokens(m);
     return WHISPER_OK;
 }
 

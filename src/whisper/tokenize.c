@@ -129,7 +129,7 @@ static size_t piece_len(const char *s, size_t n)
 /* GPT-2's byte alphabet: ids 0..187 are the bytes printable in Latin-1
  * (33..126, 161..172, 174..255) in order, ids 188..255 the other 68 bytes
  * in increasing order (0..32, 127..160, 173). */
-static int byte_token_id(unsigned char b)
+int whisper__byte_token_id(unsigned char b)
 {
     if (b >= 33 && b <= 126)
         return b - 33;
@@ -158,7 +158,7 @@ static int split_piece(const whisper_model *m, const char *p, size_t n, int *ids
         if (id >= 0) {
             i += len;
         } else {
-            id = byte_token_id((unsigned char)p[i]);
+            id = whisper__byte_token_id((unsigned char)p[i]);
             i++;
         }
         if (ids && count < cap)

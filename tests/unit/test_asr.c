@@ -24,8 +24,15 @@ static void test_default_params(void **state)
 {
     (void)state;
     asr_params p = asr_default_params();
-    assert_string_equal(p.engine, "pocketsphinx");
+    /* "auto": Whisper when its model is installed, else PocketSphinx
+     * (test_asr_whisper covers the choice). */
+    assert_string_equal(p.engine, "auto");
     assert_null(p.model);
+    assert_null(p.models_dir);
+    assert_string_equal(p.task, "transcribe");
+    assert_int_equal(p.beam_size, 5);
+    assert_null(p.initial_prompt);
+    assert_true(p.condition_on_previous_text);
     assert_null(p.language);
     assert_int_equal(p.n_threads, 0);
     assert_true(p.split_pause_seconds > 0 && p.split_pause_seconds <= 1.0);
@@ -59,8 +66,13 @@ static void test_registry(void **state)
         assert_true(asr_engine_known(names[n]));
     assert_true(n >= 1);
     assert_string_equal(names[0], "pocketsphinx");
+    assert_string_equal(names[1], "whisper");
+    assert_null(names[2]);
     assert_true(asr_engine_known("pocketsphinx"));
-    assert_false(asr_engine_known("whisper"));
+    assert_true(asr_engine_known("whisper"));
+    /* "auto" is resolved to one of them, never an engine itself. */
+    assert_false(asr_engine_known("auto"));
+    assert_false(asr_engine_known("Whisper"));
     assert_false(asr_engine_known(""));
     assert_false(asr_engine_known(NULL));
     assert_false(asr_engine_known("PocketSphinx"));
@@ -117,7 +129,7 @@ static void test_engine_facts_every_engine(void **state)
 static void test_engine_facts_unknown(void **state)
 {
     (void)state;
-    const char *bad[] = {"whisper", "", "PocketSphinx", NULL};
+    const char *bad[] = {"no-such-engine", "", "PocketSphinx", "auto", NULL};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_null(asr_engine_default_model(bad[i]));
         assert_null(asr_engine_models(bad[i]));
@@ -134,18 +146,20 @@ static void test_unknown_engine(void **state)
 {
     (void)state;
     asr_params p = asr_default_params();
-    p.engine = "whisper";
+    p.engine = "no-such-engine";
     asr_engine *e = (asr_engine *)&p;
     char err[256] = "";
     assert_int_equal(asr_open(&e, &p, err, sizeof err), ASR_ERR_UNKNOWN_ENGINE);
     assert_null(e);
-    assert_string_equal(err, "unknown ASR engine 'whisper' (available: pocketsphinx)");
+    assert_string_equal(err,
+                        "unknown ASR engine 'no-such-engine' (available: auto, pocketsphinx, whisper)");
 }
 
 static void test_bad_language(void **state)
 {
     (void)state;
     asr_params p = asr_default_params();
+    p.engine = "pocketsphinx";
     p.language = "fr";
     asr_engine *e = NULL;
     char err[256] = "";
@@ -162,6 +176,7 @@ static void test_missing_model_name(void **state)
 {
     (void)state;
     asr_params p = asr_default_params();
+    p.engine = "pocketsphinx"; /* auto would take the name for a Whisper model */
     p.model = "no-such-model";
     asr_engine *e = NULL;
     char err[512] = "";
@@ -175,6 +190,7 @@ static void test_missing_model_path(void **state)
 {
     (void)state;
     asr_params p = asr_default_params();
+    p.engine = "pocketsphinx";
     p.model = "/nonexistent/cesar/models/en-us/";
     asr_engine *e = NULL;
     char err[512] = "";
@@ -204,6 +220,7 @@ static const char *in_dir(const char *dir, const char *name)
 static void expect_model_error(const char *dir, const char *what, const char *path)
 {
     asr_params p = asr_default_params();
+    p.engine = "pocketsphinx";
     p.model = dir;
     asr_engine *e = (asr_engine *)&p;
     char err[1024] = "";

@@ -139,10 +139,15 @@ static void test_defaults(void **state)
     config *c = new_config();
     const config_values *v = config_get(c);
     char want[PATH_MAX + 64];
-    assert_string_equal(v->engine, "pocketsphinx");
+    assert_string_equal(v->engine, "auto");
     assert_string_equal(v->model, "");
     assert_string_equal(v->language, "en");
     assert_int_equal(v->threads, 0);
+    assert_string_equal(v->task, "transcribe");
+    assert_int_equal(v->beam_size, 5);
+    assert_string_equal(v->initial_prompt, "");
+    assert_true(v->condition_on_previous_text);
+    assert_string_equal(v->models_dir, "");
     assert_string_equal(v->format, "txt");
     assert_true(v->diarize);
     assert_int_equal(v->min_speakers, 1);
@@ -221,6 +226,10 @@ static void test_load_full_file(void **state)
                                   "model = \"/models/en-us\"\n"
                                   "language = \"de\"\n"
                                   "threads = 4\n"
+                                  "task = \"translate\"\n"
+                                  "beam_size = 16\n"
+                                  "initial_prompt = \"Elinor, Marianne.\"\n"
+                                  "condition_on_previous_text = false\n"
                                   "format = \"srt\"\n"
                                   "diarize = false\n"
                                   "min_speakers = 2\n"
@@ -253,6 +262,10 @@ static void test_load_full_file(void **state)
     assert_string_equal(v->model, "/models/en-us");
     assert_string_equal(v->language, "de");
     assert_int_equal(v->threads, 4);
+    assert_string_equal(v->task, "translate");
+    assert_int_equal(v->beam_size, 16);
+    assert_string_equal(v->initial_prompt, "Elinor, Marianne.");
+    assert_false(v->condition_on_previous_text);
     assert_string_equal(v->format, "srt");
     assert_false(v->diarize);
     assert_int_equal(v->min_speakers, 2);
@@ -380,6 +393,12 @@ static void test_out_of_range(void **state)
                "got ''");
     load_fails(f, "data_dir = \"\"\n", CONFIG_ERR_VALUE,
                ":1: key 'data_dir' must be a non-empty directory path, got ''");
+    load_fails(f, "task = \"transcript\"\n", CONFIG_ERR_VALUE,
+               ":1: key 'task' must be transcribe or translate, got 'transcript'");
+    load_fails(f, "beam_size = 0\n", CONFIG_ERR_VALUE,
+               ":1: key 'beam_size' must be an integer between 1 and 16, got 0");
+    load_fails(f, "beam_size = 17\n", CONFIG_ERR_VALUE,
+               ":1: key 'beam_size' must be an integer between 1 and 16, got 17");
     load_fails(f, "models_url = \"ftp://example.org/m\"\n", CONFIG_ERR_VALUE,
                ":1: key 'models_url' must be an http:// or https:// URL, got "
                "'ftp://example.org/m'");
@@ -618,7 +637,7 @@ static void test_env_empty_means_unset(void **state)
     config *c = new_config();
     assert_int_equal(config_load_env(c, f->err, sizeof f->err), CONFIG_OK);
     assert_int_equal(config_get(c)->threads, 0);
-    assert_string_equal(config_get(c)->engine, "pocketsphinx");
+    assert_string_equal(config_get(c)->engine, "auto");
     assert_origin(c, "threads", CONFIG_SRC_DEFAULT, NULL);
     config_free(c);
 }
@@ -679,6 +698,7 @@ static void test_every_key_has_working_env(void **state)
                            : strcmp(k->key, "language") == 0 ? "sv"
                            : strcmp(k->key, "format") == 0   ? "vtt"
                            : strcmp(k->key, "models_url") == 0 ? "https://mirror.example/m"
+                           : strcmp(k->key, "task") == 0 ? "translate"
                                                              : "value-7";
         scrub_environment();
         setenv(k->env, text, 1);
@@ -925,10 +945,14 @@ static void test_show_defaults(void **state)
     char want[4 * PATH_MAX];
     snprintf(want, sizeof want,
              "# no config file\n"
-             "engine = \"pocketsphinx\"  # default\n"
+             "engine = \"auto\"  # default\n"
              "model = \"\"  # default\n"
              "language = \"en\"  # default\n"
              "threads = 0  # default\n"
+             "task = \"transcribe\"  # default\n"
+             "beam_size = 5  # default\n"
+             "initial_prompt = \"\"  # default\n"
+             "condition_on_previous_text = true  # default\n"
              "format = \"txt\"  # default\n"
              "diarize = true  # default\n"
              "min_speakers = 1  # default\n"
@@ -990,7 +1014,7 @@ static void test_show_sources_and_secrets(void **state)
     assert_non_null(strstr(shown, "\napi_key = \"********\"  # env CESAR_SERVER_API_KEY\n"));
     assert_non_null(strstr(shown, "\nlanguage = \"nl\"  # env CESAR_LANGUAGE\n"));
     assert_non_null(strstr(shown, "\nthreads = 3  # flag\n"));
-    assert_non_null(strstr(shown, "\nengine = \"pocketsphinx\"  # default\n"));
+    assert_non_null(strstr(shown, "\nengine = \"auto\"  # default\n"));
     assert_null(strstr(shown, "SECRET"));
     free(shown);
     config_free(c);
@@ -1022,7 +1046,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 28);
+    assert_int_equal(doc->n, 32);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1057,7 +1081,8 @@ static void test_show_sanitises_comment_path(void **state)
 static void test_key_table(void **state)
 {
     (void)state;
-    const char *expected[] = {"engine", "model", "language", "threads", "format", "diarize",
+    const char *expected[] = {"engine", "model", "language", "threads", "task", "beam_size",
+                              "initial_prompt", "condition_on_previous_text", "format", "diarize",
                               "min_speakers", "max_speakers", "vad_model", "hf_token", "data_dir",
                               "cache_dir", "models_dir", "models_url", "models_catalog",
                               "allow_private_urls", "ytdlp_path",
@@ -1086,7 +1111,7 @@ static void test_key_table(void **state)
         assert_int_equal(k->secret, secret);
     }
     assert_int_equal(n, sizeof expected / sizeof expected[0]);
-    assert_non_null(strstr(config_keys()[9].description, "HF_TOKEN"));
+    assert_non_null(strstr(config_keys()[13].description, "HF_TOKEN"));
 }
 
 static void test_key_types_match_behaviour(void **state)

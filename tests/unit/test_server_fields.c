@@ -5,7 +5,10 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -128,8 +131,8 @@ static void unknown_names_list_the_allowed_ones(void **state)
     add(&f, "model", "large-v3");
     expect_reject(&s, &f, "model", "'large-v3'", "en-us");
     server__form_init(&f);
-    add(&f, "engine", "whisper");
-    expect_reject(&s, &f, "engine", "'whisper'", "pocketsphinx");
+    add(&f, "engine", "wav2vec");
+    expect_reject(&s, &f, "engine", "'wav2vec'", "pocketsphinx");
     server__form_init(&f);
     add(&f, "language", "fr");
     expect_reject(&s, &f, "language", "'fr'", "auto");
@@ -179,6 +182,109 @@ static void speaker_counts_are_checked(void **state)
     expect_reject(&s, &f, "min_speakers", "server default", NULL);
 }
 
+/* A models directory holding ggml-test-model.bin (a stub: choosing the
+ * engine and checking the model only look for the file). */
+typedef struct {
+    char dir[64];
+    char file[128];
+} models_fixture;
+
+static void make_models_dir(models_fixture *m)
+{
+    snprintf(m->dir, sizeof m->dir, "/tmp/cesar_test_fields_XXXXXX");
+    assert_non_null(mkdtemp(m->dir));
+    snprintf(m->file, sizeof m->file, "%s/ggml-test-model.bin", m->dir);
+    FILE *fp = fopen(m->file, "w");
+    assert_non_null(fp);
+    fputs("stub\n", fp);
+    fclose(fp);
+}
+
+static void remove_models_dir(models_fixture *m)
+{
+    unlink(m->file);
+    rmdir(m->dir);
+}
+
+static void resolve_ok(const server *s, const server__form *f, server__job_fields *out)
+{
+    char name[40] = "", why[1024] = "";
+    if (server__form_resolve(s, f, out, name, sizeof name, why, sizeof why) != 0)
+        fail_msg("rejected %s: %s", name, why);
+}
+
+static void whisper_models_must_be_installed(void **state)
+{
+    (void)state;
+    models_fixture m;
+    make_models_dir(&m);
+    server s = defaults();
+    s.models_dir = m.dir;
+    server__form f;
+    server__form_init(&f);
+    add(&f, "engine", "whisper");
+    add(&f, "model", "not-installed");
+    expect_reject(&s, &f, "model", "'not-installed'", "not installed");
+    server__form_init(&f);
+    add(&f, "engine", "whisper");
+    add(&f, "model", "../ggml-test-model");
+    expect_reject(&s, &f, "model", "'../ggml-test-model'", "not a model name");
+    server__form_init(&f);
+    add(&f, "engine", "whisper");
+    add(&f, "model", m.file); /* paths are the server's configuration, not clients' */
+    expect_reject(&s, &f, "model", "not a model name", NULL);
+
+    server__form_init(&f);
+    add(&f, "engine", "whisper");
+    add(&f, "model", "test-model");
+    server__job_fields out;
+    resolve_ok(&s, &f, &out);
+    assert_string_equal(out.engine, "whisper");
+    assert_string_equal(out.model, "test-model");
+
+    /* Without a models directory nothing is installed. */
+    s.models_dir = NULL;
+    expect_reject(&s, &f, "model", "'test-model'", "not installed");
+    remove_models_dir(&m);
+}
+
+/* "auto" is settled at submission: whisper exactly when the model asked for
+ * (or the server's, or Whisper's default "base") is installed. */
+static void auto_resolves_at_submission(void **state)
+{
+    (void)state;
+    models_fixture m;
+    make_models_dir(&m);
+    server s = defaults();
+    s.models_dir = m.dir;
+    server__job_fields out;
+    server__form f;
+    server__form_init(&f);
+    resolve_ok(&s, &f, &out); /* no "base" installed */
+    assert_string_equal(out.engine, "pocketsphinx");
+    assert_string_equal(out.model, "en-us");
+
+    add(&f, "engine", "auto");
+    add(&f, "model", "test-model");
+    resolve_ok(&s, &f, &out);
+    assert_string_equal(out.engine, "whisper");
+    assert_string_equal(out.model, "test-model");
+
+    server__form_init(&f);
+    s.engine = "auto";
+    s.model = "test-model";
+    resolve_ok(&s, &f, &out); /* the server's own model */
+    assert_string_equal(out.engine, "whisper");
+    assert_string_equal(out.model, "test-model");
+
+    /* an explicit engine is kept whatever is installed */
+    add(&f, "engine", "pocketsphinx");
+    resolve_ok(&s, &f, &out);
+    assert_string_equal(out.engine, "pocketsphinx");
+    assert_string_equal(out.model, "en-us");
+    remove_models_dir(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +295,8 @@ int main(void)
         cmocka_unit_test(unknown_names_list_the_allowed_ones),
         cmocka_unit_test(model_paths_are_never_accepted),
         cmocka_unit_test(speaker_counts_are_checked),
+        cmocka_unit_test(whisper_models_must_be_installed),
+        cmocka_unit_test(auto_resolves_at_submission),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
