@@ -28,8 +28,9 @@ enum {
 /* A tensor as stored: ne[0] is the fastest-varying dimension, so a 2-D
  * weight [in, out] is `out` rows of `in` elements each (row-major out x in,
  * like a PyTorch Linear weight). Unused ne[] are 1. data points into the
- * mapping or the model's own buffer, aligned to at least 4 bytes for f32
- * tensors. */
+ * mapping or the model's own buffer; f32 tensors are 4-byte aligned, f16
+ * and quantized data may be at any address (read them with memcpy or
+ * unaligned vector loads). */
 typedef struct {
     const char *name; /* borrowed from the model */
     int type;

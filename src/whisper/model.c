@@ -51,7 +51,11 @@ static bool needs_copy(const whisper__tensor *t, bool in_place)
     if (!in_place)
         return true;
     uintptr_t a = (uintptr_t)t->data;
-    return (t->type == WHISPER__F32 && a % 4 != 0) || (t->type == WHISPER__F16 && a % 2 != 0);
+    /* Only f32 data is read through float pointers (OpenBLAS, memcpy-free
+     * loops); f16 and quantized data are read with memcpy or unaligned
+     * vector loads, so they stay in the mapping: copying the f16 weights
+     * of a file without padding would double their memory. */
+    return t->type == WHISPER__F32 && a % 4 != 0;
 }
 
 static size_t align_up(size_t n)

@@ -15,7 +15,7 @@ run config path
 
 run config show
 expect_code show-defaults 0
-grep -qE '^engine = "pocketsphinx" +# default' <<<"$OUT" && pass "default engine shown" || fail "show: $OUT"
+grep -qE '^engine = "auto" +# default' <<<"$OUT" && pass "default engine shown" || fail "show: $OUT"
 grep -q '^\[server\]' <<<"$OUT" && grep -qE '^port = 8000' <<<"$OUT" && pass "server table shown" \
     || fail "no [server] table"
 
