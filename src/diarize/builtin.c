@@ -44,7 +44,7 @@ static bool cancelled(const diarize_params *p)
 
 /* The engine's state: the VAD model, loaded once per engine. */
 typedef struct {
-    diarize__silero *vad; /* NULL: energy VAD */
+    vad_silero *vad; /* NULL: energy VAD */
 } builtin_state;
 
 static int read_features(const diarize_params *p, const diarize_source *src,
@@ -114,7 +114,7 @@ static int builtin_run(void *state, const diarize_params *p, const diarize_sourc
     if (!speech)
         goto nomem;
     if (st->vad)
-        diarize__vad_from_probs(vs.probs, vs.n, DIARIZE__SILERO_CHUNK, feats.n, speech);
+        diarize__vad_from_probs(vs.probs, vs.n, VAD_SILERO_CHUNK, feats.n, speech);
     else
         diarize__vad(feats.energy, feats.n, speech);
     out->vad = st->vad ? "silero" : "energy";
@@ -216,7 +216,7 @@ static int builtin_open(void **state, const diarize_params *p, char *err, size_t
         return util_errf(err, errlen, DIARIZE_ERR_NOMEM, "out of memory");
     const char *path = vad_model_path(p);
     char why[512] = "";
-    if (path && diarize__silero_open(&st->vad, path, why, sizeof why) != 0) {
+    if (path && vad_silero_open(&st->vad, path, why, sizeof why) != 0) {
         free(st);
         return util_errf(err, errlen, DIARIZE_ERR_INVALID,
                          "cannot load the voice activity model: %s", why);
@@ -230,7 +230,7 @@ static void builtin_close(void *state)
     builtin_state *st = state;
     if (!st)
         return;
-    diarize__silero_close(st->vad);
+    vad_silero_close(st->vad);
     free(st);
 }
 

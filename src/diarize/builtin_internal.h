@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #include "diarize/diarize.h"
-#include "diarize/silero.h"
+#include "vad/vad.h"
 
 /* Frames: 25 ms windows every 10 ms at 16 kHz. */
 #define DIARIZE__RATE 16000
@@ -73,14 +73,14 @@ void diarize__vad_from_probs(const float *probs, size_t n_chunks, size_t chunk_s
 
 /* Silero speech probabilities for a recording, streamed. */
 typedef struct {
-    diarize__silero *model; /* borrowed */
-    float pending[DIARIZE__SILERO_CHUNK];
+    vad_silero *model; /* borrowed */
+    float pending[VAD_SILERO_CHUNK];
     size_t n_pending;
     float *probs; /* one per chunk; owned */
     size_t n, cap;
 } diarize__vad_stream;
 
-void diarize__vad_stream_start(diarize__vad_stream *s, diarize__silero *model); /* resets model */
+void diarize__vad_stream_start(diarize__vad_stream *s, vad_silero *model); /* resets model */
 int diarize__vad_stream_push(diarize__vad_stream *s, const float *x, size_t n); /* 0 / -1 nomem */
 int diarize__vad_stream_finish(diarize__vad_stream *s); /* the last, zero-padded chunk */
 void diarize__vad_stream_free(diarize__vad_stream *s);

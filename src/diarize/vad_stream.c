@@ -22,25 +22,25 @@ static int keep(diarize__vad_stream *s, float p)
     return 0;
 }
 
-void diarize__vad_stream_start(diarize__vad_stream *s, diarize__silero *model)
+void diarize__vad_stream_start(diarize__vad_stream *s, vad_silero *model)
 {
     memset(s, 0, sizeof *s);
     s->model = model;
-    diarize__silero_reset(model);
+    vad_silero_reset(model);
 }
 
 int diarize__vad_stream_push(diarize__vad_stream *s, const float *x, size_t n)
 {
     while (n > 0) {
-        size_t take = DIARIZE__SILERO_CHUNK - s->n_pending;
+        size_t take = VAD_SILERO_CHUNK - s->n_pending;
         if (take > n)
             take = n;
         memcpy(s->pending + s->n_pending, x, take * sizeof *x);
         s->n_pending += take;
         x += take;
         n -= take;
-        if (s->n_pending == DIARIZE__SILERO_CHUNK) {
-            if (keep(s, diarize__silero_chunk(s->model, s->pending)) != 0)
+        if (s->n_pending == VAD_SILERO_CHUNK) {
+            if (keep(s, vad_silero_chunk(s->model, s->pending)) != 0)
                 return -1;
             s->n_pending = 0;
         }
@@ -52,9 +52,9 @@ int diarize__vad_stream_finish(diarize__vad_stream *s)
 {
     if (s->n_pending == 0)
         return 0;
-    memset(s->pending + s->n_pending, 0, (DIARIZE__SILERO_CHUNK - s->n_pending) * sizeof(float));
+    memset(s->pending + s->n_pending, 0, (VAD_SILERO_CHUNK - s->n_pending) * sizeof(float));
     s->n_pending = 0;
-    return keep(s, diarize__silero_chunk(s->model, s->pending));
+    return keep(s, vad_silero_chunk(s->model, s->pending));
 }
 
 void diarize__vad_stream_free(diarize__vad_stream *s)

@@ -8,7 +8,7 @@
  * holds the bytes not yet compressed and ctx->total counts every byte ever
  * added. Words and the length are big-endian, independent of the host.
  */
-#include "util/util.h"
+#include "util/md_block.h"
 
 #include <string.h>
 
@@ -20,19 +20,6 @@ static const uint32_t initial_state[5] = {
 static uint32_t rotl(uint32_t x, unsigned n)
 {
     return (x << n) | (x >> (32 - n));
-}
-
-static uint32_t load_be32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void store_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
 }
 
 /* One round (§6.1.2 step 3): f is the round's function of b, c, d (§4.1.1),
@@ -57,7 +44,7 @@ static void compress(uint32_t state[5], const unsigned char block[64])
 {
     uint32_t w[16];
     for (int t = 0; t < 16; t++)
-        w[t] = load_be32(block + 4 * t);
+        w[t] = util__load_be32(block + 4 * t);
 
     uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4];
     int t = 0;
@@ -79,55 +66,18 @@ static void compress(uint32_t state[5], const unsigned char block[64])
 void util_sha1_init(util_sha1_ctx *ctx)
 {
     memcpy(ctx->state, initial_state, sizeof ctx->state);
-    ctx->total = 0;
-    ctx->fill = 0;
+    ctx->frame.total = 0;
+    ctx->frame.fill = 0;
 }
 
 void util_sha1_update(util_sha1_ctx *ctx, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    if (len == 0)
-        return; /* data may be NULL then, and memcpy must not see it */
-    ctx->total += len;
-    /* Top up a partly filled block first, then compress whole blocks straight
-     * from the caller's memory; only a tail is copied. */
-    if (ctx->fill > 0) {
-        size_t take = 64 - ctx->fill;
-        if (take > len)
-            take = len;
-        memcpy(ctx->block + ctx->fill, p, take);
-        ctx->fill += take;
-        p += take;
-        len -= take;
-        if (ctx->fill < 64)
-            return;
-        compress(ctx->state, ctx->block);
-        ctx->fill = 0;
-    }
-    for (; len >= 64; p += 64, len -= 64)
-        compress(ctx->state, p);
-    if (len > 0)
-        memcpy(ctx->block, p, len);
-    ctx->fill = len;
+    util__md_update(&ctx->frame, ctx->state, compress, data, len);
 }
 
 void util_sha1_final(util_sha1_ctx *ctx, unsigned char digest[UTIL_SHA1_LEN])
 {
-    /* Padding (§5.1.1) is the same as SHA-256's: a 1 bit, zeros, and the
-     * length in bits as a 64-bit big-endian number closing a block. */
-    uint64_t bits = ctx->total * 8;
-    ctx->block[ctx->fill++] = 0x80;
-    if (ctx->fill > 56) {
-        memset(ctx->block + ctx->fill, 0, 64 - ctx->fill);
-        compress(ctx->state, ctx->block);
-        ctx->fill = 0;
-    }
-    memset(ctx->block + ctx->fill, 0, 56 - ctx->fill);
-    store_be32(ctx->block + 56, (uint32_t)(bits >> 32));
-    store_be32(ctx->block + 60, (uint32_t)bits);
-    compress(ctx->state, ctx->block);
-    for (int i = 0; i < 5; i++)
-        store_be32(digest + 4 * i, ctx->state[i]);
+    util__md_final(&ctx->frame, ctx->state, compress, digest, 5);
 }
 
 void util_sha1(const void *data, size_t len, unsigned char digest[UTIL_SHA1_LEN])
@@ -140,12 +90,7 @@ void util_sha1(const void *data, size_t len, unsigned char digest[UTIL_SHA1_LEN]
 
 void util_sha1_to_hex(const unsigned char digest[UTIL_SHA1_LEN], char hex[UTIL_SHA1_HEX_LEN + 1])
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < UTIL_SHA1_LEN; i++) {
-        hex[2 * i] = digits[digest[i] >> 4];
-        hex[2 * i + 1] = digits[digest[i] & 0x0f];
-    }
-    hex[UTIL_SHA1_HEX_LEN] = '\0';
+    util__to_hex(digest, UTIL_SHA1_LEN, hex);
 }
 
 void util_sha1_hex(const void *data, size_t len, char hex[UTIL_SHA1_HEX_LEN + 1])

@@ -7,7 +7,7 @@
  * Message words and the length are big-endian, as the standard specifies;
  * nothing here depends on the host's byte order.
  */
-#include "util/util.h"
+#include "util/md_block.h"
 
 #include <string.h>
 
@@ -35,25 +35,12 @@ static uint32_t rotr(uint32_t x, unsigned n)
     return (x >> n) | (x << (32 - n));
 }
 
-static uint32_t load_be32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void store_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
 /* One application of the compression function (§6.2.2) to a 64-byte block. */
 static void compress(uint32_t state[8], const unsigned char block[64])
 {
     uint32_t w[64];
     for (int t = 0; t < 16; t++)
-        w[t] = load_be32(block + 4 * t);
+        w[t] = util__load_be32(block + 4 * t);
     for (int t = 16; t < 64; t++) {
         uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
         uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
@@ -91,56 +78,18 @@ static void compress(uint32_t state[8], const unsigned char block[64])
 void util_sha256_init(util_sha256_ctx *ctx)
 {
     memcpy(ctx->state, initial_state, sizeof ctx->state);
-    ctx->total = 0;
-    ctx->fill = 0;
+    ctx->frame.total = 0;
+    ctx->frame.fill = 0;
 }
 
 void util_sha256_update(util_sha256_ctx *ctx, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    if (len == 0)
-        return; /* data may be NULL then, and memcpy must not see it */
-    ctx->total += len;
-    /* Top up a partly filled block first; whole blocks are then compressed
-     * straight from the caller's memory, and only a tail is copied. */
-    if (ctx->fill > 0) {
-        size_t take = 64 - ctx->fill;
-        if (take > len)
-            take = len;
-        memcpy(ctx->block + ctx->fill, p, take);
-        ctx->fill += take;
-        p += take;
-        len -= take;
-        if (ctx->fill < 64)
-            return;
-        compress(ctx->state, ctx->block);
-        ctx->fill = 0;
-    }
-    for (; len >= 64; p += 64, len -= 64)
-        compress(ctx->state, p);
-    if (len > 0)
-        memcpy(ctx->block, p, len);
-    ctx->fill = len;
+    util__md_update(&ctx->frame, ctx->state, compress, data, len);
 }
 
 void util_sha256_final(util_sha256_ctx *ctx, unsigned char digest[UTIL_SHA256_LEN])
 {
-    /* Padding (§5.1.1): a 1 bit, zeros, then the message length in bits as a
-     * 64-bit big-endian number ending a block. When fewer than 8 bytes are
-     * left after the 1 bit, the length goes into an extra block. */
-    uint64_t bits = ctx->total * 8;
-    ctx->block[ctx->fill++] = 0x80;
-    if (ctx->fill > 56) {
-        memset(ctx->block + ctx->fill, 0, 64 - ctx->fill);
-        compress(ctx->state, ctx->block);
-        ctx->fill = 0;
-    }
-    memset(ctx->block + ctx->fill, 0, 56 - ctx->fill);
-    store_be32(ctx->block + 56, (uint32_t)(bits >> 32));
-    store_be32(ctx->block + 60, (uint32_t)bits);
-    compress(ctx->state, ctx->block);
-    for (int i = 0; i < 8; i++)
-        store_be32(digest + 4 * i, ctx->state[i]);
+    util__md_final(&ctx->frame, ctx->state, compress, digest, 8);
 }
 
 void util_sha256(const void *data, size_t len, unsigned char digest[UTIL_SHA256_LEN])
@@ -154,12 +103,7 @@ void util_sha256(const void *data, size_t len, unsigned char digest[UTIL_SHA256_
 void util_sha256_to_hex(const unsigned char digest[UTIL_SHA256_LEN],
                         char hex[UTIL_SHA256_HEX_LEN + 1])
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < UTIL_SHA256_LEN; i++) {
-        hex[2 * i] = digits[digest[i] >> 4];
-        hex[2 * i + 1] = digits[digest[i] & 0x0f];
-    }
-    hex[UTIL_SHA256_HEX_LEN] = '\0';
+    util__to_hex(digest, UTIL_SHA256_LEN, hex);
 }
 
 void util_sha256_hex(const void *data, size_t len, char hex[UTIL_SHA256_HEX_LEN + 1])

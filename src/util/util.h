@@ -124,11 +124,16 @@ double util_now_seconds(void);
 /* Incremental form, for data that arrives in pieces: init, update any
  * number of times, final once (the context must be re-initialised before
  * it is used again). Contexts are plain values; no cleanup is needed. */
+/* The message framing both hashes share (md_block.c). */
 typedef struct {
-    uint32_t state[8];
     uint64_t total;           /* bytes hashed so far */
     unsigned char block[64];  /* pending bytes of the current block */
     size_t fill;              /* how many of block are in use (< 64) */
+} util_md_frame;
+
+typedef struct {
+    uint32_t state[8];
+    util_md_frame frame;
 } util_sha256_ctx;
 
 void util_sha256_init(util_sha256_ctx *ctx);
@@ -152,9 +157,7 @@ void util_sha256_hex(const void *data, size_t len, char hex[UTIL_SHA256_HEX_LEN 
 
 typedef struct {
     uint32_t state[5];
-    uint64_t total;           /* bytes hashed so far */
-    unsigned char block[64];  /* pending bytes of the current block */
-    size_t fill;              /* how many of block are in use (< 64) */
+    util_md_frame frame;
 } util_sha1_ctx;
 
 void util_sha1_init(util_sha1_ctx *ctx);

@@ -7,7 +7,7 @@ reads WAV (16 kHz, mono, 16-bit PCM) and prints one speech probability per
 512-sample chunk, one per line, with 9 significant digits. A last partial
 chunk is padded with zeros, so a file of n samples gives ceil(n / 512) lines.
 
-This is written separately from src/diarize/silero.c on purpose: it has its
+This is written separately from src/vad/silero.c on purpose: it has its
 own parser of the ggml container and computes the network the plain way
 (the STFT as a product with the stored basis, no FFT; convolutions by
 gathering their input windows), in float64, so that it shares no shortcut

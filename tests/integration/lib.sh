@@ -11,7 +11,7 @@ set -u
 # sees would depend on the machine's models dir. These tests are about
 # PocketSphinx runs: pin it (a test may unset it). test_whisper_cli.sh covers
 # "auto" and Whisper.
-export CESAR_ENGINE=${CESAR_ENGINE:-pocketsphinx}
+export CESAR_ENGINE=pocketsphinx
 LIBRIVOX_DIR=/usr/share/pocketsphinx/test/data/librivox
 LIBRIVOX_IDS=(0870 0880 0890 0920 0930)
 

@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "diarize/silero.h"
+#include "vad/vad.h"
 #include "util/util.h"
 
 /* The model the build was configured with (CMake option CESAR_VAD_MODEL,
@@ -38,7 +38,7 @@
 #define RATE 16000
 #define PAD_SECONDS 2 /* silence before and after the speech */
 #define TOLERANCE 1e-4
-#define CHUNK DIARIZE__SILERO_CHUNK
+#define CHUNK VAD_SILERO_CHUNK
 
 static const char SPEECH_TEXT[] =
     "Offline transcription keeps every recording on your own computer. "
@@ -255,24 +255,24 @@ static void need_audio(void)
     }
 }
 
-static diarize__silero *open_ok(const char *path)
+static vad_silero *open_ok(const char *path)
 {
-    diarize__silero *m = NULL;
+    vad_silero *m = NULL;
     char err[512] = "";
-    if (diarize__silero_open(&m, path, err, sizeof err) != 0)
+    if (vad_silero_open(&m, path, err, sizeof err) != 0)
         fail_msg("opening %s: %s", path, err);
     assert_non_null(m);
     return m;
 }
 
 /* The model's probability for every chunk of the test audio. */
-static float *run_model(diarize__silero *m)
+static float *run_model(vad_silero *m)
 {
     float *p = malloc(g.n_chunks * sizeof *p);
     assert_non_null(p);
-    diarize__silero_reset(m);
+    vad_silero_reset(m);
     for (size_t i = 0; i < g.n_chunks; i++)
-        p[i] = diarize__silero_chunk(m, g.audio + i * CHUNK);
+        p[i] = vad_silero_chunk(m, g.audio + i * CHUNK);
     return p;
 }
 
@@ -327,25 +327,25 @@ static void loads_the_real_model(void **state)
 {
     (void)state;
     need_model();
-    diarize__silero *m = open_ok(g.model);
+    vad_silero *m = open_ok(g.model);
     /* the shipped basis is a windowed DFT rounded to f16, which keeps the
      * symmetries the fast path needs */
-    assert_int_equal(diarize__silero_folded_stft(m), 1);
+    assert_int_equal(vad_silero_folded_stft(m), 1);
 
     /* Same input after a reset, same output: the state really is reset. */
     float chunk[CHUNK], first[3], again[3];
     for (int i = 0; i < CHUNK; i++)
         chunk[i] = 0.3f * sinf(0.05f * (float)i) * sinf(0.0007f * (float)(i * i));
     for (int r = 0; r < 3; r++) {
-        first[r] = diarize__silero_chunk(m, chunk);
+        first[r] = vad_silero_chunk(m, chunk);
         assert_true(first[r] >= 0.0f && first[r] <= 1.0f);
     }
-    diarize__silero_reset(m);
+    vad_silero_reset(m);
     for (int r = 0; r < 3; r++)
-        again[r] = diarize__silero_chunk(m, chunk);
+        again[r] = vad_silero_chunk(m, chunk);
     assert_memory_equal(first, again, sizeof first);
-    diarize__silero_close(m);
-    diarize__silero_close(NULL);
+    vad_silero_close(m);
+    vad_silero_close(NULL);
 }
 
 static void matches_the_numpy_reference(void **state)
@@ -353,7 +353,7 @@ static void matches_the_numpy_reference(void **state)
     (void)state;
     need_model();
     need_audio();
-    diarize__silero *m = open_ok(g.model);
+    vad_silero *m = open_ok(g.model);
     float *c = run_model(m);
     double *ref = run_reference(g.model);
     size_t worst;
@@ -369,9 +369,9 @@ static void matches_the_numpy_reference(void **state)
     double t0 = util_now_seconds(), cpu0 = thread_cpu_seconds(), elapsed = 0.0;
     volatile float sink = 0.0f;
     while (elapsed < 0.5 || chunks < 4 * g.n_chunks) {
-        diarize__silero_reset(m);
+        vad_silero_reset(m);
         for (size_t i = 0; i < g.n_chunks; i++)
-            sink += diarize__silero_chunk(m, g.audio + i * CHUNK);
+            sink += vad_silero_chunk(m, g.audio + i * CHUNK);
         chunks += g.n_chunks;
         elapsed = util_now_seconds() - t0;
     }
@@ -383,7 +383,7 @@ static void matches_the_numpy_reference(void **state)
                   per_s, per_cpu_s, 112500.0 / per_cpu_s, per_cpu_s * CHUNK / RATE);
     free(ref);
     free(c);
-    diarize__silero_close(m);
+    vad_silero_close(m);
 }
 
 /* A basis that is no longer exactly symmetric (one f16 value one ulp off)
@@ -410,8 +410,8 @@ static void fallback_stft_matches_the_reference_too(void **state)
     assert_int_equal(write_file(path, copy, g.model_size), 0);
     free(copy);
 
-    diarize__silero *m = open_ok(path);
-    assert_int_equal(diarize__silero_folded_stft(m), 0);
+    vad_silero *m = open_ok(path);
+    assert_int_equal(vad_silero_folded_stft(m), 0);
     float *c = run_model(m);
     double *ref = run_reference(path);
     size_t worst;
@@ -420,7 +420,7 @@ static void fallback_stft_matches_the_reference_too(void **state)
     assert_true(max <= TOLERANCE);
     free(ref);
     free(c);
-    diarize__silero_close(m);
+    vad_silero_close(m);
     unlink(path);
 }
 
@@ -429,7 +429,7 @@ static void speech_scores_high_and_silence_low(void **state)
     (void)state;
     need_model();
     need_audio();
-    diarize__silero *m = open_ok(g.model);
+    vad_silero *m = open_ok(g.model);
     float *p = run_model(m);
     /* chunks wholly inside the leading silence, and wholly inside the speech */
     size_t pad = (size_t)PAD_SECONDS * RATE;
@@ -454,16 +454,16 @@ static void speech_scores_high_and_silence_low(void **state)
     assert_true(speech > 0.5);
     assert_true(sil < 0.2);
     free(p);
-    diarize__silero_close(m);
+    vad_silero_close(m);
 }
 
 /* Opens path expecting a refusal whose message names the file and says
  * what is wrong (contains `what`). */
 static void expect_refusal(const char *path, const char *what)
 {
-    diarize__silero *m = (diarize__silero *)(uintptr_t)1; /* open must set it to NULL */
+    vad_silero *m = (vad_silero *)(uintptr_t)1; /* open must set it to NULL */
     char err[512] = "";
-    assert_int_equal(diarize__silero_open(&m, path, err, sizeof err), -1);
+    assert_int_equal(vad_silero_open(&m, path, err, sizeof err), -1);
     assert_null(m);
     print_message("refused as expected: %s\n", err);
     if (!strstr(err, path))
@@ -516,14 +516,14 @@ static uint64_t next_random(uint64_t *s)
 
 static void try_open(const char *path, int *accepted, int *refused)
 {
-    diarize__silero *m = NULL;
+    vad_silero *m = NULL;
     char err[512] = "";
-    int rc = diarize__silero_open(&m, path, err, sizeof err);
+    int rc = vad_silero_open(&m, path, err, sizeof err);
     if (rc == 0) {
         assert_non_null(m);
         float zeros[CHUNK] = {0};
-        (void)diarize__silero_chunk(m, zeros);
-        diarize__silero_close(m);
+        (void)vad_silero_chunk(m, zeros);
+        vad_silero_close(m);
         (*accepted)++;
     } else {
         assert_int_equal(rc, -1);

@@ -1,5 +1,7 @@
 /* silero: Silero VAD v6.2 (16 kHz) inference, loading the model from its
- * ggml container and running one 512-sample chunk at a time.
+ * ggml container and running one 512-sample chunk at a time. It serves both
+ * the diarization engine's speech detection and the Whisper engine's
+ * optional silence gating (API in vad/vad.h).
  *
  * The network, per chunk: the last 64 samples of the previous chunk are put
  * in front (576 samples), 64 samples are reflected onto the right end (640),
@@ -24,7 +26,7 @@
  * load, with the full product as the fallback), which cuts it to a quarter
  * with the very same coefficients.
  */
-#include "diarize/silero.h"
+#include "vad/vad.h"
 
 #include <errno.h>
 #include <math.h>
@@ -42,7 +44,7 @@
 #define MAX_FILE_BYTES (16 * 1024 * 1024) /* the real file is under 1 MiB */
 #define MAX_NAME_BYTES 256
 
-#define CHUNK DIARIZE__SILERO_CHUNK
+#define CHUNK VAD_SILERO_CHUNK
 #define CONTEXT 64
 #define N_IN (CONTEXT + CHUNK) /* 576 */
 #define REFLECT 64
@@ -107,7 +109,7 @@ static const struct {
 /* Most rows one matrix-vector product takes (encoder layer 0: 129 x 3). */
 #define MAX_ROWS (129 * 3)
 
-struct diarize__silero {
+struct vad_silero {
     /* Encoder weights per layer as [in][kernel][out]: row i*3+k holds what
      * input channel i at kernel tap k adds to each output channel. */
     float enc_w_store[ENC_W_TOTAL];
@@ -537,7 +539,7 @@ static bool basis_is_symmetric(const tensor_ref *b)
 }
 
 /* Puts the weights into the layouts the chunk code walks. */
-static void lay_out(diarize__silero *m, const tensor_ref *refs)
+static void lay_out(vad_silero *m, const tensor_ref *refs)
 {
     float *w = m->enc_w_store, *bias = m->enc_b_store;
     for (int l = 0; l < N_LAYERS; l++) {
@@ -583,12 +585,12 @@ static void lay_out(diarize__silero *m, const tensor_ref *refs)
     }
 }
 
-int diarize__silero_open(diarize__silero **out, const char *path, char *err, size_t errlen)
+int vad_silero_open(vad_silero **out, const char *path, char *err, size_t errlen)
 {
     int rc = -1;
     FILE *f = NULL;
     unsigned char *file = NULL;
-    diarize__silero *m = NULL;
+    vad_silero *m = NULL;
     tensor_ref refs[N_TENSORS];
     struct stat st;
     size_t size = 0;
@@ -626,7 +628,7 @@ int diarize__silero_open(diarize__silero **out, const char *path, char *err, siz
     if (parse_header(&c, path, err, errlen) != 0 || parse_tensors(&c, path, refs, err, errlen) != 0)
         goto cleanup;
     lay_out(m, refs);
-    diarize__silero_reset(m);
+    vad_silero_reset(m);
     *out = m;
     m = NULL;
     rc = 0;
@@ -639,19 +641,19 @@ cleanup:
     return rc;
 }
 
-void diarize__silero_close(diarize__silero *m)
+void vad_silero_close(vad_silero *m)
 {
     free(m);
 }
 
-void diarize__silero_reset(diarize__silero *m)
+void vad_silero_reset(vad_silero *m)
 {
     memset(m->context, 0, sizeof m->context);
     memset(m->h, 0, sizeof m->h);
     memset(m->c, 0, sizeof m->c);
 }
 
-int diarize__silero_folded_stft(const diarize__silero *m)
+int vad_silero_folded_stft(const vad_silero *m)
 {
     return m->folded;
 }
@@ -664,7 +666,7 @@ int diarize__silero_folded_stft(const diarize__silero *m)
  * re[k] = sum over n 0..128 of R[k][n] S[n] and im[k] = sum of I[k][n] D[n];
  * the second gives bin 128-k from the same sums with the odd-n terms
  * negated, so each sum is computed as an even-n and an odd-n part. */
-static void stft_folded(diarize__silero *m)
+static void stft_folded(vad_silero *m)
 {
     for (int t = 0; t < N_FRAMES; t++) {
         const float *x = m->padded + t * HOP;
@@ -691,7 +693,7 @@ static void stft_folded(diarize__silero *m)
 }
 
 /* The same magnitudes from the full 258 x 256 product. */
-static void stft_full(diarize__silero *m)
+static void stft_full(vad_silero *m)
 {
     for (int t = 0; t < N_FRAMES; t++) {
         gemv(m->spectrum, &m->basis_t[0][0], m->padded + t * HOP, N_FFT, BASIS_PAD);
@@ -706,7 +708,7 @@ static void stft_full(diarize__silero *m)
  * [len_out][out], w [in][3][out]. Each output frame is one product of w
  * with the inputs its taps see, gathered in w's row order (taps on the
  * zero padding get 0); four frames go through gemv4 together. */
-static void conv_relu(diarize__silero *m, const float *w, const float *b, int in, int out,
+static void conv_relu(vad_silero *m, const float *w, const float *b, int in, int out,
                       int stride, const float *x, int len_in, float *y)
 {
     int len_out = CONV_LEN(len_in, stride);
@@ -733,7 +735,7 @@ static void conv_relu(diarize__silero *m, const float *w, const float *b, int in
         }
 }
 
-float diarize__silero_chunk(diarize__silero *m, const float *samples512)
+float vad_silero_chunk(vad_silero *m, const float *samples512)
 {
     /* [context | chunk | reflection of its end, without repeating the last sample] */
     float *x = m->padded;
