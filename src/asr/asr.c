@@ -23,7 +23,7 @@ struct asr_engine {
     void *state;
     asr_params params; /* string fields point at the copies below */
     char *engine_copy, *model_copy, *language_copy;
-    char *models_dir_copy, *task_copy, *prompt_copy;
+    char *models_dir_copy, *task_copy, *prompt_copy, *vad_model_copy;
 };
 
 static const asr_engine_impl *const engines[] = {
@@ -206,7 +206,8 @@ static int copy_params(asr_engine *e, const asr_params *src)
     e->models_dir_copy = util_strdup(src->models_dir);
     e->task_copy = util_strdup(src->task);
     e->prompt_copy = util_strdup(src->initial_prompt);
-    if (!e->engine_copy || (src->model && !e->model_copy) || (src->language && !e->language_copy) ||
+    e->vad_model_copy = util_strdup(src->vad_model);
+    if ((src->vad_model && !e->vad_model_copy) || !e->engine_copy || (src->model && !e->model_copy) || (src->language && !e->language_copy) ||
         (src->models_dir && !e->models_dir_copy) || (src->task && !e->task_copy) ||
         (src->initial_prompt && !e->prompt_copy))
         return ASR_ERR_NOMEM;
@@ -216,6 +217,7 @@ static int copy_params(asr_engine *e, const asr_params *src)
     e->params.models_dir = e->models_dir_copy;
     e->params.task = e->task_copy;
     e->params.initial_prompt = e->prompt_copy;
+    e->params.vad_model = e->vad_model_copy;
     return ASR_OK;
 }
 
@@ -294,6 +296,7 @@ void asr_close(asr_engine *e)
     free(e->models_dir_copy);
     free(e->task_copy);
     free(e->prompt_copy);
+    free(e->vad_model_copy);
     free(e);
 }
 

@@ -71,6 +71,14 @@ typedef struct {
     /* Polled between chunks; when it becomes non-zero asr_transcribe returns
      * ASR_ERR_CANCELLED within about a second. Borrowed; may be NULL. */
     const atomic_int *cancel;
+    /* Whisper only: skip long silences, found by the Silero VAD, before
+     * decoding (times still refer to the original audio). false (default)
+     * = decode everything. */
+    bool vad_filter;
+    /* The Silero VAD v6.2 ggml file for vad_filter; NULL/"" = the build's
+     * default (CESAR_VAD_MODEL_DEFAULT). A missing or broken file is
+     * ASR_ERR_MODEL at asr_open when vad_filter is on. */
+    const char *vad_model;
 } asr_params;
 
 asr_params asr_default_params(void);

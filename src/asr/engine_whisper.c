@@ -2,6 +2,9 @@
  * model name to a ggml file in the models directory (or takes a path), loads
  * it with the whisper module, and turns whisper_transcribe's segments into a
  * transcript. All the speech recognition itself lives in src/whisper/.
+ * With vad_filter on, the audio passes through a Silero gate (vad_gate.c)
+ * that drops long silences, and the times coming back are mapped onto the
+ * original timeline.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include "asr/asr_engine_impl.h"
+#include "asr/vad_gate.h"
 #include "models/models.h"
 #include "util/util.h"
 #include "whisper/whisper.h"
@@ -22,6 +26,7 @@ typedef struct {
     const asr_params *p; /* owned by the asr_engine, outlives the state */
     whisper_model *model;
     whisper_state *state;
+    asr__vad_gate *gate; /* NULL unless vad_filter */
     char model_name[1024];
     char language[16]; /* "auto" until a run detects one */
     whisper_task task;
@@ -69,11 +74,13 @@ static bool locate_model(const char *models_dir, const char *model, char *path, 
         return false;
     }
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+    /* errno only means something when stat itself failed (a directory is no error to it). */
+    int stat_errno = stat(path, &st) == 0 ? 0 : errno;
+    if (stat_errno == 0 && S_ISREG(st.st_mode))
         return true;
     if (models_is_path(name))
         util_errf(err, errlen, ASR_ERR_MODEL, "Whisper model file %s: %s", path,
-                  errno ? strerror(errno) : "not a regular file");
+                  stat_errno ? strerror(stat_errno) : "not a regular file");
     else
         util_errf(err, errlen, ASR_ERR_MODEL,
                   "Whisper model '%s' is not installed (%s is missing; run `cesar models pull %s`)",
@@ -94,6 +101,7 @@ static void wh_close(void *state)
         return;
     whisper_state_free(s->state);
     whisper_model_free(s->model);
+    asr__vad_gate_close(s->gate);
     free(s);
 }
 
@@ -139,6 +147,18 @@ static int thread_count(const asr_params *p)
     return n > 0 ? (int)n : 1;
 }
 
+/* The Silero file vad_filter uses: the configured one or the build's. */
+static const char *vad_model_path(const asr_params *p)
+{
+    if (p->vad_model && p->vad_model[0])
+        return p->vad_model;
+#ifdef CESAR_VAD_MODEL_DEFAULT
+    return CESAR_VAD_MODEL_DEFAULT;
+#else
+    return "";
+#endif
+}
+
 static int wh_open(void **state, const asr_params *p, char *err, size_t errlen)
 {
     *state = NULL;
@@ -160,6 +180,14 @@ static int wh_open(void **state, const asr_params *p, char *err, size_t errlen)
     if (rc != ASR_OK)
         goto cleanup;
     if ((rc = choose_language(s, err, errlen)) != ASR_OK)
+        goto cleanup;
+    if (p->vad_filter && p->vad_model && strcmp(p->vad_model, "none") == 0) {
+        rc = util_errf(err, errlen, ASR_ERR_MODEL,
+                       "VAD filter: needs a Silero VAD model file, but vad_model is \"none\"");
+        goto cleanup;
+    }
+    if (p->vad_filter &&
+        (rc = asr__vad_gate_open(&s->gate, vad_model_path(p), err, errlen)) != ASR_OK)
         goto cleanup;
     whisper_transcribe_params wp = whisper_transcribe_default_params();
     wp.beam_size = p->beam_size;
@@ -186,12 +214,39 @@ typedef struct {
     transcript *t;
     size_t samples;
     int add_rc;
+    bool cancelled_in_read;
+    const asr__vad_gate *gate; /* NULL: Whisper sees the source's audio as is */
 } wh_run;
+
+/* A time Whisper reports, on the source's timeline. */
+static double source_time(const wh_run *r, double t, bool is_end)
+{
+    if (r->gate)
+        t = asr__vad_gate_map(r->gate, t, is_end);
+    return t + r->src->time_offset;
+}
+
+/* A span Whisper reports, on the source's timeline. An empty span on a
+ * piece boundary would map its end before its start: it stays empty. */
+static void source_span(const wh_run *r, double start, double end, double *s, double *e)
+{
+    *s = source_time(r, start, false);
+    *e = source_time(r, end, true);
+    if (*e < *s)
+        *e = *s;
+}
 
 static int wh_read(void *user_data, float *buf, size_t max, size_t *n_read, char *err,
                    size_t errlen)
 {
     wh_run *r = user_data;
+    /* The gate may read minutes of silence before Whisper sees a sample and
+     * polls the cancel flag itself, so the flag is checked here too. */
+    const atomic_int *cancel = r->s->p->cancel;
+    if (r->gate && cancel && atomic_load(cancel)) {
+        r->cancelled_in_read = true;
+        return util_errf(err, errlen, ASR_ERR_CANCELLED, "cancelled");
+    }
     int rc = r->src->read(r->src->user_data, buf, max, n_read, err, errlen);
     if (rc == 0)
         r->samples += *n_read;
@@ -204,6 +259,8 @@ static void wh_progress(double seconds_done, void *user_data)
     const asr_params *p = r->s->p;
     if (!p->progress)
         return;
+    if (r->gate)
+        seconds_done = asr__vad_gate_map(r->gate, seconds_done, true);
     double total = r->src->total_seconds;
     double fraction = total > 0 ? seconds_done / total : 0.0;
     if (fraction > 1.0)
@@ -214,13 +271,14 @@ static void wh_progress(double seconds_done, void *user_data)
 static int wh_segment(const whisper_segment *seg, void *user_data)
 {
     wh_run *r = user_data;
-    double off = r->src->time_offset;
     size_t index;
-    int rc = transcript_add_segment(r->t, seg->start + off, seg->end + off, seg->text, &index);
+    double start, end;
+    source_span(r, seg->start, seg->end, &start, &end);
+    int rc = transcript_add_segment(r->t, start, end, seg->text, &index);
     for (size_t i = 0; rc == 0 && i < seg->n_words; i++) {
         const whisper_word *w = &seg->words[i];
-        rc = transcript_add_word(r->t, index, w->start + off, w->end + off, w->text,
-                                 w->probability);
+        source_span(r, w->start, w->end, &start, &end);
+        rc = transcript_add_word(r->t, index, start, end, w->text, w->probability);
     }
     r->add_rc = rc;
     return rc;
@@ -245,12 +303,25 @@ static int wh_transcribe(void *state, const asr_source *src, transcript *t, char
                          size_t errlen)
 {
     wh_state *s = state;
-    wh_run r = {.s = s, .src = src, .t = t};
+    wh_run r = {.s = s, .src = src, .t = t, .gate = s->gate};
     whisper_transcribe_params wp = run_params(s, &r);
     const char *detected = NULL;
-    int wrc = whisper_transcribe(s->state, &wp, wh_read, &r, wh_segment, &r, &detected, err,
+    whisper_read_fn read = wh_read;
+    void *read_data = &r;
+    if (s->gate) {
+        asr__vad_gate_start(s->gate, wh_read, &r);
+        read = asr__vad_gate_read;
+        read_data = s->gate;
+    }
+    int wrc = whisper_transcribe(s->state, &wp, read, read_data, wh_segment, &r, &detected, err,
                                  errlen);
     t->duration = (double)r.samples / WHISPER_SAMPLE_RATE;
+    if (s->gate)
+        asr__log(s->p, ASR_LOG_INFO, "VAD filter: kept %.1f s of %.1f s of audio",
+                 (double)asr__vad_gate_kept_samples(s->gate) / WHISPER_SAMPLE_RATE,
+                 t->duration);
+    if (r.cancelled_in_read)
+        return ASR_ERR_CANCELLED;
     if (wrc == WHISPER_ERR_CANCELLED && r.add_rc != 0)
         return util_errf(err, errlen, ASR_ERR_NOMEM, "out of memory");
     if (wrc != WHISPER_OK)

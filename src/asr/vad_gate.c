@@ -21,8 +21,14 @@
 #include "vad/vad.h"
 
 #define CHUNK VAD_SILERO_CHUNK
-#define PAD_SAMPLES ((size_t)(ASR__VAD_PAD_SECONDS * ASR__VAD_SAMPLE_RATE))
-#define MAX_SILENCE_SAMPLES ((size_t)(ASR__VAD_MAX_SILENCE * ASR__VAD_SAMPLE_RATE))
+/* ASR__VAD_PAD_SECONDS and ASR__VAD_MAX_SILENCE in samples, written as
+ * integers because they size arrays. */
+#define PAD_SAMPLES 3200
+#define MAX_SILENCE_SAMPLES 16000
+_Static_assert(PAD_SAMPLES == (int)(ASR__VAD_PAD_SECONDS * ASR__VAD_SAMPLE_RATE + 0.5),
+               "PAD_SAMPLES");
+_Static_assert(MAX_SILENCE_SAMPLES == (int)(ASR__VAD_MAX_SILENCE * ASR__VAD_SAMPLE_RATE + 0.5),
+               "MAX_SILENCE_SAMPLES");
 #define SIL_CAP (MAX_SILENCE_SAMPLES + CHUNK)
 #define OUT_CAP (SIL_CAP + PAD_SAMPLES + 2 * CHUNK)
 /* A time this close to a piece boundary (in samples) counts as on it:
@@ -176,7 +182,7 @@ static int add_silence(asr__vad_gate *g, const float *x, size_t n, int64_t orig)
     memcpy(g->sil + g->n_sil, x, n * sizeof *x);
     g->n_sil += n;
     g->sil_run += (int64_t)n;
-    if (!g->sil_over && g->sil_run > (int64_t)MAX_SILENCE_SAMPLES) {
+    if (!g->sil_over && g->sil_run > MAX_SILENCE_SAMPLES) {
         g->sil_over = true;
         if (g->seen_speech) {
             int rc = emit(g, g->sil, PAD_SAMPLES, g->sil_orig);

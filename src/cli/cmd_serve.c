@@ -248,6 +248,7 @@ static worker_params make_worker_params(const config_values *v, const char *db_p
     wp.min_speakers = v->min_speakers;
     wp.max_speakers = v->max_speakers;
     wp.vad_model = v->vad_model;
+    wp.vad_filter = v->vad_filter;
     wp.log = worker_log;
     wp.log_user_data = verbosity;
     wp.event = server_on_worker_event;

@@ -32,7 +32,8 @@ static int thread_count(const config_values *v)
 }
 
 /* Engine "auto" is settled here rather than in asr_open so that the reason
- * for falling back to PocketSphinx is said once, on stderr, before the bar. */
+ * for falling back to PocketSphinx is said once, on stderr, once the input
+ * has opened (an input that cannot be read gets its one error line alone). */
 static void choose_engine(const cli_transcribe_args *a, cli_job *job)
 {
     const config_values *v = config_get(a->cfg);
@@ -42,10 +43,19 @@ static void choose_engine(const cli_transcribe_args *a, cli_job *job)
     if (!note[0])
         return;
     if (a->verbosity >= 0)
-        fprintf(stderr, "cesar: %s\n", note);
+        snprintf(job->engine_note, sizeof job->engine_note, "cesar: %s", note);
     /* A Whisper model name means nothing to PocketSphinx: it takes its own. */
     if (v->model[0] && models_is_path(v->model) == false)
         job->params.asr.model = NULL;
+}
+
+/* -v: the engine's own notes, such as how much audio the VAD filter kept.
+ * Called on the job's worker thread; one fprintf keeps each line whole. */
+static void print_asr_log(asr_log_level level, const char *message, void *user_data)
+{
+    (void)user_data;
+    if (level >= ASR_LOG_INFO)
+        fprintf(stderr, "  asr:      %s\n", message);
 }
 
 static void fill_params(const cli_transcribe_args *a, cli_job *job)
@@ -61,6 +71,10 @@ static void fill_params(const cli_transcribe_args *a, cli_job *job)
     job->params.asr.beam_size = v->beam_size;
     job->params.asr.initial_prompt = v->initial_prompt[0] ? v->initial_prompt : NULL;
     job->params.asr.condition_on_previous_text = v->condition_on_previous_text;
+    job->params.asr.vad_filter = v->vad_filter;
+    job->params.asr.vad_model = v->vad_model;
+    if (a->verbosity > 0)
+        job->params.asr.log = print_asr_log;
     choose_engine(a, job);
     job->params.diarize = a->diarize;
     job->params.diarization = diarize_default_params();

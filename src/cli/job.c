@@ -131,11 +131,14 @@ static void draw(const cli_job *job, pipeline_phase phase, double overall)
  * Called with job->lock held. */
 static void show_input_info(cli_job *job)
 {
-    if (!job->verbose_input || job->input_info_shown || !job->input_info[0])
+    if (job->input_info_shown || !job->input_info[0])
         return;
     job->input_info_shown = true;
-    fprintf(stderr, "%s  input:    %s (%s)\n", job->show_bar ? "\r\033[K" : "",
-            job->verbose_input, job->input_info);
+    if (job->engine_note[0])
+        fprintf(stderr, "%s%s\n", job->show_bar ? "\r\033[K" : "", job->engine_note);
+    if (job->verbose_input)
+        fprintf(stderr, "%s  input:    %s (%s)\n", job->show_bar ? "\r\033[K" : "",
+                job->verbose_input, job->input_info);
 }
 
 static void wait_for_worker(cli_job *job)

@@ -40,6 +40,7 @@ typedef struct {
     double overall;
     char input_info[192];
     bool input_info_shown;
+    char engine_note[1100];  /* a line for stderr once the input is open, or "" */
     atomic_int cancel;
     double started;
 } cli_job;

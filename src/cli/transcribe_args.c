@@ -28,6 +28,9 @@ enum {
     OPT_INITIAL_PROMPT,
     OPT_CONDITION,
     OPT_NO_CONDITION,
+    OPT_VAD_FILTER,
+    OPT_NO_VAD_FILTER,
+    OPT_VAD_MODEL,
 };
 
 static const struct option transcribe_options[] = {
@@ -51,6 +54,9 @@ static const struct option transcribe_options[] = {
     {"initial-prompt", required_argument, NULL, OPT_INITIAL_PROMPT},
     {"condition-on-previous-text", no_argument, NULL, OPT_CONDITION},
     {"no-condition-on-previous-text", no_argument, NULL, OPT_NO_CONDITION},
+    {"vad-filter", no_argument, NULL, OPT_VAD_FILTER},
+    {"no-vad-filter", no_argument, NULL, OPT_NO_VAD_FILTER},
+    {"vad-model", required_argument, NULL, OPT_VAD_MODEL},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -91,6 +97,13 @@ void cli_transcribe_usage(FILE *f)
         "      --no-condition-on-previous-text\n"
         "                          Whisper: decode each window without the text before\n"
         "                          it (the cure for repeated lines)\n"
+        "      --vad-filter        Whisper: skip silences longer than 1 s (found with\n"
+        "                          the Silero VAD) before decoding; times still refer\n"
+        "                          to the input (default: the 'vad_filter' key, false)\n"
+        "      --no-vad-filter     Whisper: decode all the audio\n"
+        "      --vad-model PATH    Silero VAD v6.2 ggml file for --vad-filter and speaker\n"
+        "                          labels (default: the 'vad_model' key, else the\n"
+        "                          build's)\n"
         "  -t, --threads N         worker threads (0 = all cores)\n"
         "      --start-time T      start transcribing at T (seconds, or MM:SS, H:MM:SS)\n"
         "      --end-time T        stop at T\n"
@@ -162,6 +175,9 @@ static int apply_option(cli_transcribe_args *a, int c, const char *arg, time_and
     case OPT_CONDITION: return set_flag(a, "condition_on_previous_text", "true", err, errlen);
     case OPT_NO_CONDITION:
         return set_flag(a, "condition_on_previous_text", "false", err, errlen);
+    case OPT_VAD_FILTER: return set_flag(a, "vad_filter", "true", err, errlen);
+    case OPT_NO_VAD_FILTER: return set_flag(a, "vad_filter", "false", err, errlen);
+    case OPT_VAD_MODEL: return set_flag(a, "vad_model", arg, err, errlen);
     case CLI_OPT_MIN_SPEAKERS:
     case CLI_OPT_MAX_SPEAKERS:
     case CLI_OPT_NUM_SPEAKERS: cli_speaker_option(&tf->speakers, c, arg); return CLI_EXIT_OK;

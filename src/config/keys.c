@@ -91,6 +91,9 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
                                               "CESAR_CONDITION_ON_PREVIOUS_TEXT",
                                               "Whisper: each window sees the text before it; "
                                               "turn off when output repeats itself", false},
+    [CONFIG__K_VAD_FILTER] = {"vad_filter", "boolean", "CESAR_VAD_FILTER",
+                              "Whisper: skip silences longer than 1 s, found with the Silero "
+                              "VAD (vad_model), before decoding", false},
     [CONFIG__K_FORMAT] = {"format", "string", "CESAR_FORMAT",
                           "output format when -o has no known extension: txt, md, srt, vtt "
                           "or json", false},
@@ -104,7 +107,7 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
                                 false},
     [CONFIG__K_VAD_MODEL] = {"vad_model", "string", "CESAR_VAD_MODEL",
                              "Silero VAD v6.2 model file (ggml) the built-in diarization "
-                             "engine finds speech with; empty = the one set at build time, "
+                             "engine finds speech with (and vad_filter); empty = the one set at build time, "
                              "if any; \"none\" = find speech by energy", false},
     [CONFIG__K_HF_TOKEN] = {"hf_token", "string", "CESAR_HF_TOKEN",
                             "Hugging Face access token for downloading models; read from "
@@ -183,6 +186,7 @@ static const config__key keys[CONFIG__K_COUNT] = {
     [CONFIG__K_INITIAL_PROMPT] = {CONFIG__STRING, FIELD(initial_prompt), .def_string = ""},
     [CONFIG__K_CONDITION_ON_PREVIOUS_TEXT] = {CONFIG__BOOLEAN, FIELD(condition_on_previous_text),
                                               .def_number = 1},
+    [CONFIG__K_VAD_FILTER] = {CONFIG__BOOLEAN, FIELD(vad_filter), .def_number = 0},
     [CONFIG__K_FORMAT] = {CONFIG__STRING, FIELD(format), .def_string = "txt",
                           .check = format_ok, .expect = "one of txt, md, srt, vtt, json"},
     [CONFIG__K_DIARIZE] = {CONFIG__BOOLEAN, FIELD(diarize), .def_number = 1},

@@ -178,6 +178,12 @@ static int resolve_model(const server *s, const server__form *f, server__job_fie
         bool own_engine = !s->engine || strcmp(s->engine, out->engine) == 0 ||
                           (strcmp(s->engine, "auto") == 0 && strcmp(out->engine, "whisper") == 0);
         out->model = own_engine && s->model ? s->model : asr_engine_default_model(out->engine);
+        /* Accepting it would queue a job bound to fail when a worker opens the model. */
+        if (strcmp(out->engine, "whisper") == 0 &&
+            !asr_engine_model_available("whisper", s->models_dir, out->model, NULL, 0))
+            return reject(field, fn, SERVER__F_MODEL, why, n,
+                          "engine whisper: this server's default model '%s' is not installed; "
+                          "name an installed one (GET /health lists them)", out->model);
         return 0;
     }
     if (strcmp(out->engine, "whisper") == 0) {

@@ -149,6 +149,9 @@ typedef struct {
     /* Silero VAD model for the built-in diarization engine (see
      * diarize_params.vad_model); NULL/"" = the build's default. Copied. */
     const char *vad_model;
+    /* Whisper: skip long silences with the Silero VAD (vad_model) before
+     * decoding (asr_params.vad_filter); default false. */
+    bool vad_filter;
     /* Jobs submitted by link (source_url set, no audio file yet) are
      * downloaded first with fetch_get into the job's directory, status
      * `downloading`, phase "downloading", download_progress 0-100. These

@@ -106,6 +106,20 @@ expect_code auto-base 0
 expect_json auto-base "$W/auto-base.json" whisper
 grep -q '^cesar: ' <<<"$ERR" && fail "auto-base: a note was printed" "stderr: $ERR" || pass "auto-base: no note"
 
+# ---- the other Whisper settings are accepted and reach the engine ------------------
+run transcribe "$CLIP" --engine whisper --model "$MODEL" "${FAST[@]}" -v \
+    --initial-prompt "Elinor and Marianne." --no-condition-on-previous-text --task transcribe \
+    -o "$W/prompt.json"
+expect_code prompt-flags 0
+expect_json prompt-flags "$W/prompt.json" whisper
+expect_err prompt-flags "engine:   whisper, model $MODEL"
+CESAR_TASK=transcribe CESAR_CONDITION_ON_PREVIOUS_TEXT=true CESAR_INITIAL_PROMPT="Elinor." \
+    run transcribe "$CLIP" --engine whisper --model "$MODEL" "${FAST[@]}" -q -o "$W/prompt-env.json"
+expect_code prompt-env 0
+CESAR_TASK=summarise run transcribe "$CLIP" --engine whisper --model "$MODEL" -o "$W/bad.txt"
+expect_code task-env 2
+expect_err task-env "CESAR_TASK" "'summarise'"
+
 # ---- bad settings -------------------------------------------------------------
 run transcribe "$CLIP" --engine whisper --model "$MODEL" --beam-size 0 -o "$W/bad.txt"
 expect_code beam-size-0 2

@@ -88,12 +88,19 @@ static void test_fields(th_server *s)
 {
     engine_info info = read_engine_info(s);
     const char *fmts[] = {"txt", "md", "srt", "vtt", "json", NULL};
-    const char *engines[] = {"pocketsphinx", "auto", NULL};
+    const char *engines[] = {"pocketsphinx", "whisper", "auto", NULL};
 
     expect_invalid(s, (const char *const[]){"model", "large-v9", NULL}, "model", NULL, info.models,
                    "model=large-v9");
-    expect_invalid(s, (const char *const[]){"engine", "whisper", NULL}, "engine", engines, NULL,
-                   "engine=whisper");
+    expect_invalid(s, (const char *const[]){"engine", "wav2vec", NULL}, "engine", engines, NULL,
+                   "engine=wav2vec");
+    /* No Whisper model is installed on this server: not its default either. */
+    expect_invalid(s, (const char *const[]){"engine", "whisper", NULL}, "model",
+                   (const char *const[]){"'base'", "not installed", NULL}, NULL,
+                   "engine=whisper without an installed model");
+    expect_invalid(s, (const char *const[]){"engine", "whisper", "model", "tiny", NULL}, "model",
+                   (const char *const[]){"'tiny'", "cesar models pull tiny", NULL}, NULL,
+                   "engine=whisper model=tiny (not installed)");
     expect_invalid(s, (const char *const[]){"language", "xx", NULL}, "language", NULL,
                    info.languages, "language=xx");
     expect_invalid(s, (const char *const[]){"format", "docx", NULL}, "format", fmts, NULL,

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,11 @@ static void test_model_available(void **state)
     assert_false(asr_engine_model_available("whisper", fx->models, missing, err, sizeof err));
     assert_non_null(strstr(err, missing));
     /* a directory is not a model file */
+    errno = ENOTTY; /* a stale errno must not become the reason */
     assert_false(asr_engine_model_available("whisper", NULL, fx->models, err, sizeof err));
     assert_non_null(strstr(err, fx->models));
+    if (!strstr(err, "not a regular file"))
+        fail_msg("'%s' does not say a directory is not a model file", err);
 
     assert_false(asr_engine_model_available("nope", fx->models, MODEL_NAME, err, sizeof err));
     assert_non_null(strstr(err, "unknown ASR engine 'nope'"));

@@ -147,6 +147,7 @@ static void test_defaults(void **state)
     assert_int_equal(v->beam_size, 5);
     assert_string_equal(v->initial_prompt, "");
     assert_true(v->condition_on_previous_text);
+    assert_false(v->vad_filter);
     assert_string_equal(v->models_dir, "");
     assert_string_equal(v->format, "txt");
     assert_true(v->diarize);
@@ -230,6 +231,7 @@ static void test_load_full_file(void **state)
                                   "beam_size = 16\n"
                                   "initial_prompt = \"Elinor, Marianne.\"\n"
                                   "condition_on_previous_text = false\n"
+                                  "vad_filter = true\n"
                                   "format = \"srt\"\n"
                                   "diarize = false\n"
                                   "min_speakers = 2\n"
@@ -266,6 +268,7 @@ static void test_load_full_file(void **state)
     assert_int_equal(v->beam_size, 16);
     assert_string_equal(v->initial_prompt, "Elinor, Marianne.");
     assert_false(v->condition_on_previous_text);
+    assert_true(v->vad_filter);
     assert_string_equal(v->format, "srt");
     assert_false(v->diarize);
     assert_int_equal(v->min_speakers, 2);
@@ -953,6 +956,7 @@ static void test_show_defaults(void **state)
              "beam_size = 5  # default\n"
              "initial_prompt = \"\"  # default\n"
              "condition_on_previous_text = true  # default\n"
+             "vad_filter = false  # default\n"
              "format = \"txt\"  # default\n"
              "diarize = true  # default\n"
              "min_speakers = 1  # default\n"
@@ -1046,7 +1050,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 32);
+    assert_int_equal(doc->n, 33);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1082,7 +1086,8 @@ static void test_key_table(void **state)
 {
     (void)state;
     const char *expected[] = {"engine", "model", "language", "threads", "task", "beam_size",
-                              "initial_prompt", "condition_on_previous_text", "format", "diarize",
+                              "initial_prompt", "condition_on_previous_text", "vad_filter", "format",
+                              "diarize",
                               "min_speakers", "max_speakers", "vad_model", "hf_token", "data_dir",
                               "cache_dir", "models_dir", "models_url", "models_catalog",
                               "allow_private_urls", "ytdlp_path",
@@ -1111,7 +1116,7 @@ static void test_key_table(void **state)
         assert_int_equal(k->secret, secret);
     }
     assert_int_equal(n, sizeof expected / sizeof expected[0]);
-    assert_non_null(strstr(config_keys()[13].description, "HF_TOKEN"));
+    assert_non_null(strstr(config_keys()[14].description, "HF_TOKEN"));
 }
 
 static void test_key_types_match_behaviour(void **state)

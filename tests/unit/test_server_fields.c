@@ -242,7 +242,19 @@ static void whisper_models_must_be_installed(void **state)
     assert_string_equal(out.engine, "whisper");
     assert_string_equal(out.model, "test-model");
 
+    /* The default model (Whisper's "base", or the server's) must be installed too. */
+    server__form_init(&f);
+    add(&f, "engine", "whisper");
+    expect_reject(&s, &f, "model", "'base'", "not installed");
+    s.model = "test-model";
+    resolve_ok(&s, &f, &out);
+    assert_string_equal(out.model, "test-model");
+    s.model = NULL;
+
     /* Without a models directory nothing is installed. */
+    server__form_init(&f);
+    add(&f, "engine", "whisper");
+    add(&f, "model", "test-model");
     s.models_dir = NULL;
     expect_reject(&s, &f, "model", "'test-model'", "not installed");
     remove_models_dir(&m);
