@@ -79,6 +79,7 @@ asr_params asr_default_params(void)
     /* Whisper's own default. Loops of repeated text are its most common
      * failure, and the off switch is the cure users reach for. */
     p.condition_on_previous_text = true;
+    p.temperature_fallback = true;
     /* Utterances already end at 0.5 s of non-speech; inside one, pauses
      * between sentences measure about 0.4 s and those at commas 0.1-0.2 s
      * on the LibriVox test clips, so 0.35 s splits sentences only. */

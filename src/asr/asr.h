@@ -58,6 +58,8 @@ typedef struct {
     int beam_size;        /* 5; 1 = greedy */
     const char *initial_prompt;      /* text that conditions the first window; NULL = none */
     bool condition_on_previous_text; /* true: each window sees the text before it */
+    bool temperature_fallback;       /* true: a failed window is decoded again at
+                                      * temperatures 0.2 … 1.0; false: 0 only */
     int n_threads;        /* <= 0: engine default */
     /* Segmentation of word streams: a pause at least this long (seconds)
      * between words starts a new segment, and no segment grows longer than

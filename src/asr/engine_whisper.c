@@ -293,6 +293,8 @@ static whisper_transcribe_params run_params(const wh_state *s, wh_run *r)
     wp.beam_size = p->beam_size;
     wp.initial_prompt = (p->initial_prompt && p->initial_prompt[0]) ? p->initial_prompt : NULL;
     wp.condition_on_previous_text = p->condition_on_previous_text;
+    if (!p->temperature_fallback)
+        wp.n_temperatures = 1; /* temperatures[0] is 0: beam search only */
     wp.progress = wh_progress;
     wp.progress_user_data = r;
     wp.cancel = p->cancel;

@@ -245,6 +245,7 @@ static worker_params make_worker_params(const config_values *v, const char *db_p
     wp.beam_size = v->beam_size;
     wp.initial_prompt = v->initial_prompt;
     wp.condition_on_previous_text = v->condition_on_previous_text;
+    wp.temperature_fallback = v->temperature_fallback;
     wp.min_speakers = v->min_speakers;
     wp.max_speakers = v->max_speakers;
     wp.vad_model = v->vad_model;

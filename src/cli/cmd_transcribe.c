@@ -71,6 +71,7 @@ static void fill_params(const cli_transcribe_args *a, cli_job *job)
     job->params.asr.beam_size = v->beam_size;
     job->params.asr.initial_prompt = v->initial_prompt[0] ? v->initial_prompt : NULL;
     job->params.asr.condition_on_previous_text = v->condition_on_previous_text;
+    job->params.asr.temperature_fallback = v->temperature_fallback;
     job->params.asr.vad_filter = v->vad_filter;
     job->params.asr.vad_model = v->vad_model;
     if (a->verbosity > 0)

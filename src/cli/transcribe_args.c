@@ -28,6 +28,8 @@ enum {
     OPT_INITIAL_PROMPT,
     OPT_CONDITION,
     OPT_NO_CONDITION,
+    OPT_FALLBACK,
+    OPT_NO_FALLBACK,
     OPT_VAD_FILTER,
     OPT_NO_VAD_FILTER,
     OPT_VAD_MODEL,
@@ -54,6 +56,8 @@ static const struct option transcribe_options[] = {
     {"initial-prompt", required_argument, NULL, OPT_INITIAL_PROMPT},
     {"condition-on-previous-text", no_argument, NULL, OPT_CONDITION},
     {"no-condition-on-previous-text", no_argument, NULL, OPT_NO_CONDITION},
+    {"temperature-fallback", no_argument, NULL, OPT_FALLBACK},
+    {"no-temperature-fallback", no_argument, NULL, OPT_NO_FALLBACK},
     {"vad-filter", no_argument, NULL, OPT_VAD_FILTER},
     {"no-vad-filter", no_argument, NULL, OPT_NO_VAD_FILTER},
     {"vad-model", required_argument, NULL, OPT_VAD_MODEL},
@@ -97,6 +101,9 @@ void cli_transcribe_usage(FILE *f)
         "      --no-condition-on-previous-text\n"
         "                          Whisper: decode each window without the text before\n"
         "                          it (the cure for repeated lines)\n"
+        "      --no-temperature-fallback\n"
+        "                          Whisper: decode once at temperature 0, never again\n"
+        "                          at 0.2 ... 1.0 when the text looks wrong (faster)\n"
         "      --vad-filter        Whisper: skip silences longer than 1 s (found with\n"
         "                          the Silero VAD) before decoding; times still refer\n"
         "                          to the input (default: the 'vad_filter' key, false)\n"
@@ -175,6 +182,8 @@ static int apply_option(cli_transcribe_args *a, int c, const char *arg, time_and
     case OPT_CONDITION: return set_flag(a, "condition_on_previous_text", "true", err, errlen);
     case OPT_NO_CONDITION:
         return set_flag(a, "condition_on_previous_text", "false", err, errlen);
+    case OPT_FALLBACK: return set_flag(a, "temperature_fallback", "true", err, errlen);
+    case OPT_NO_FALLBACK: return set_flag(a, "temperature_fallback", "false", err, errlen);
     case OPT_VAD_FILTER: return set_flag(a, "vad_filter", "true", err, errlen);
     case OPT_NO_VAD_FILTER: return set_flag(a, "vad_filter", "false", err, errlen);
     case OPT_VAD_MODEL: return set_flag(a, "vad_model", arg, err, errlen);

@@ -45,6 +45,7 @@ typedef struct {
     int beam_size;                   /* Whisper: 5; 1 = greedy */
     char initial_prompt[CONFIG_MAX_STRING]; /* Whisper: text conditioning the first window */
     bool condition_on_previous_text; /* Whisper: true */
+    bool temperature_fallback;       /* Whisper: true */
     bool vad_filter;                 /* Whisper: skip long silences (Silero, vad_model); false */
     char format[16];                 /* default output format when -o has no known extension */
     bool diarize;                    /* default for --diarize / --no-diarize (true) */

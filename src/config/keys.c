@@ -91,6 +91,10 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
                                               "CESAR_CONDITION_ON_PREVIOUS_TEXT",
                                               "Whisper: each window sees the text before it; "
                                               "turn off when output repeats itself", false},
+    [CONFIG__K_TEMPERATURE_FALLBACK] = {"temperature_fallback", "boolean",
+                                        "CESAR_TEMPERATURE_FALLBACK",
+                                        "Whisper: decode a window again at temperatures 0.2 "
+                                        "... 1.0 when its text repeats or is improbable", false},
     [CONFIG__K_VAD_FILTER] = {"vad_filter", "boolean", "CESAR_VAD_FILTER",
                               "Whisper: skip silences longer than 1 s, found with the Silero "
                               "VAD (vad_model), before decoding", false},
@@ -186,6 +190,8 @@ static const config__key keys[CONFIG__K_COUNT] = {
     [CONFIG__K_INITIAL_PROMPT] = {CONFIG__STRING, FIELD(initial_prompt), .def_string = ""},
     [CONFIG__K_CONDITION_ON_PREVIOUS_TEXT] = {CONFIG__BOOLEAN, FIELD(condition_on_previous_text),
                                               .def_number = 1},
+    [CONFIG__K_TEMPERATURE_FALLBACK] = {CONFIG__BOOLEAN, FIELD(temperature_fallback),
+                                        .def_number = 1},
     [CONFIG__K_VAD_FILTER] = {CONFIG__BOOLEAN, FIELD(vad_filter), .def_number = 0},
     [CONFIG__K_FORMAT] = {CONFIG__STRING, FIELD(format), .def_string = "txt",
                           .check = format_ok, .expect = "one of txt, md, srt, vtt, json"},

@@ -280,6 +280,7 @@ static pipeline_params job_params(job_run *r)
         pp.asr.beam_size = d->beam_size;
     pp.asr.initial_prompt = d->initial_prompt;
     pp.asr.condition_on_previous_text = d->condition_on_previous_text;
+    pp.asr.temperature_fallback = d->temperature_fallback;
     pp.asr.vad_filter = d->vad_filter;
     pp.asr.vad_model = d->vad_model;
     pp.asr.log = on_asr_log;

@@ -91,6 +91,7 @@ worker_params worker_default_params(void)
     p.cache_max_bytes = 10LL * 1024 * 1024 * 1024;
     p.beam_size = 5;
     p.condition_on_previous_text = true;
+    p.temperature_fallback = true;
     return p;
 }
 

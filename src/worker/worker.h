@@ -127,6 +127,7 @@ typedef struct {
     int beam_size; /* <= 0: 5 */
     const char *initial_prompt;
     bool condition_on_previous_text;
+    bool temperature_fallback;
     /* Progress is written to the row at most this often (phase changes are
      * always written). Default 0.5; must be in (0, 1] because the row has to
      * move at least once a second while a job runs. */

@@ -12,6 +12,10 @@
 unset CESAR_ENGINE CESAR_MODEL CESAR_MODELS_DIR CESAR_DATA_DIR
 # Nothing from the user's own data dir or config may leak into "auto".
 export HOME=$WORK/home XDG_DATA_HOME=$WORK/home/data XDG_CONFIG_HOME=$WORK/home/config
+# Random weights never pass the temperature fallback's checks, so every window
+# would be decoded six times; the fallback itself is covered by the unit tests
+# and by one run below with it on.
+export CESAR_TEMPERATURE_FALLBACK=false
 mkdir -p "$HOME"
 
 W=$WORK
@@ -60,6 +64,14 @@ for s in segs:
 PY
 then pass "by-path: segments in order, inside the audio, words inside segments"
 else fail "by-path: json content"; fi
+
+# ---- temperature fallback on (the default outside this test) ---------------------
+# The nonsense a random model writes fails the fallback's checks, so this run
+# decodes each window at 0 and again at 0.2 ... 1.0, and still ends well.
+run transcribe "$CLIP" --engine whisper --model "$MODEL" --beam-size 1 --no-diarize \
+    --temperature-fallback -o "$W/fallback.json"
+expect_code fallback 0
+expect_json fallback "$W/fallback.json" whisper
 
 # ---- by name: CESAR_MODELS_DIR, then the config file -------------------------
 CESAR_MODELS_DIR=$W/models run transcribe "$CLIP" --engine whisper --model "$NAME" "${FAST[@]}" \

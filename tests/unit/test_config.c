@@ -147,6 +147,7 @@ static void test_defaults(void **state)
     assert_int_equal(v->beam_size, 5);
     assert_string_equal(v->initial_prompt, "");
     assert_true(v->condition_on_previous_text);
+    assert_true(v->temperature_fallback);
     assert_false(v->vad_filter);
     assert_string_equal(v->models_dir, "");
     assert_string_equal(v->format, "txt");
@@ -231,6 +232,7 @@ static void test_load_full_file(void **state)
                                   "beam_size = 16\n"
                                   "initial_prompt = \"Elinor, Marianne.\"\n"
                                   "condition_on_previous_text = false\n"
+                                  "temperature_fallback = false\n"
                                   "vad_filter = true\n"
                                   "format = \"srt\"\n"
                                   "diarize = false\n"
@@ -268,6 +270,7 @@ static void test_load_full_file(void **state)
     assert_int_equal(v->beam_size, 16);
     assert_string_equal(v->initial_prompt, "Elinor, Marianne.");
     assert_false(v->condition_on_previous_text);
+    assert_false(v->temperature_fallback);
     assert_true(v->vad_filter);
     assert_string_equal(v->format, "srt");
     assert_false(v->diarize);
@@ -956,6 +959,7 @@ static void test_show_defaults(void **state)
              "beam_size = 5  # default\n"
              "initial_prompt = \"\"  # default\n"
              "condition_on_previous_text = true  # default\n"
+             "temperature_fallback = true  # default\n"
              "vad_filter = false  # default\n"
              "format = \"txt\"  # default\n"
              "diarize = true  # default\n"
@@ -1050,7 +1054,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 33);
+    assert_int_equal(doc->n, 34);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1086,7 +1090,7 @@ static void test_key_table(void **state)
 {
     (void)state;
     const char *expected[] = {"engine", "model", "language", "threads", "task", "beam_size",
-                              "initial_prompt", "condition_on_previous_text", "vad_filter", "format",
+                              "initial_prompt", "condition_on_previous_text", "temperature_fallback", "vad_filter", "format",
                               "diarize",
                               "min_speakers", "max_speakers", "vad_model", "hf_token", "data_dir",
                               "cache_dir", "models_dir", "models_url", "models_catalog",
@@ -1116,7 +1120,7 @@ static void test_key_table(void **state)
         assert_int_equal(k->secret, secret);
     }
     assert_int_equal(n, sizeof expected / sizeof expected[0]);
-    assert_non_null(strstr(config_keys()[14].description, "HF_TOKEN"));
+    assert_non_null(strstr(config_keys()[15].description, "HF_TOKEN"));
 }
 
 static void test_key_types_match_behaviour(void **state)
