@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "wav_reader.h"
 #include "asr/asr.h"
 
 #define PYTHON "/usr/bin/python3"
@@ -40,42 +41,6 @@ typedef struct {
 } fixture;
 
 /* ---- test data ---------------------------------------------------------- */
-
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Reads the samples of a 16 kHz mono 16-bit PCM WAV, walking its chunks. */
-static float *read_wav(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s (is pocketsphinx-testdata installed?)", path);
-    unsigned char hdr[12];
-    assert_int_equal(fread(hdr, 1, 12, f), 12);
-    assert_memory_equal(hdr + 8, "WAVE", 4);
-    for (;;) {
-        unsigned char ch[8];
-        if (fread(ch, 1, 8, f) != 8)
-            fail_msg("%s: no data chunk", path);
-        uint32_t size = le32(ch + 4);
-        if (memcmp(ch, "data", 4) != 0) {
-            fseek(f, (long)(size + (size & 1)), SEEK_CUR);
-            continue;
-        }
-        *n = size / 2;
-        float *out = malloc(*n * sizeof *out);
-        assert_non_null(out);
-        for (size_t i = 0; i < *n; i++) {
-            unsigned char s[2];
-            assert_int_equal(fread(s, 1, 2, f), 2);
-            out[i] = (float)(int16_t)(s[0] | s[1] << 8) / 32768.0f;
-        }
-        fclose(f);
-        return out;
-    }
-}
 
 static void write_text(const char *path, const char *text)
 {
