@@ -37,11 +37,13 @@ import argparse
 import collections
 import os
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from loopback import Server, write_ready  # noqa: E402
 
 CONTENT_TYPES = {
     ".wav": "audio/wav",
@@ -241,24 +243,6 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up: expected
 
     do_HEAD = do_GET
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True  # /slow and /big must not keep the process alive
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
-            return
-        super().handle_error(request, client_address)
-
-
-def write_ready(path, port):
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ready-", dir=d)
-    with os.fdopen(fd, "w") as f:
-        f.write("%d\n" % port)
-    os.rename(tmp, path)
 
 
 def main():

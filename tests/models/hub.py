@@ -51,10 +51,12 @@ import json
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from loopback import Server, write_ready  # noqa: E402
 
 CHUNK = 64 * 1024
 RESOLVE = re.compile(r"^/(?:[^/]+/)+resolve/[^/]+/([^/]+)$")
@@ -213,24 +215,6 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up: expected
 
     do_HEAD = do_GET
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
-            return
-        super().handle_error(request, client_address)
-
-
-def write_ready(path, port):
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ready-", dir=d)
-    with os.fdopen(fd, "w") as f:
-        f.write("%d\n" % port)
-    os.rename(tmp, path)
 
 
 def main():

@@ -209,6 +209,7 @@ json_t *th_jget(const json_t *o, const char *path);
 const char *th_jstr(const json_t *o, const char *path);        /* NULL unless a string */
 double th_jnum(const json_t *o, const char *path, double def); /* integer or real */
 bool th_jnull(const json_t *o, const char *path);              /* present and null */
+bool th_jarray_has_string(const json_t *a, const char *s);     /* a is an array holding s */
 
 bool th_is_uuid_v4(const char *s);   /* lower-case UUID v4 */
 bool th_is_timestamp(const char *s); /* 2026-11-26T01:25:19.123Z */

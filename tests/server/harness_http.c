@@ -508,6 +508,18 @@ bool th_jnull(const json_t *o, const char *path)
     return json_is_null(th_jget(o, path));
 }
 
+bool th_jarray_has_string(const json_t *a, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool th_is_uuid_v4(const char *s)
 {
     if (!s || strlen(s) != 36)

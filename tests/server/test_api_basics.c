@@ -204,18 +204,6 @@ static bool allow_has(const char *allow, const char *method)
     return false;
 }
 
-static bool array_has_string(const json_t *a, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* ---- /health ------------------------------------------------------------------ */
 
 static void test_health(th_server *s)
@@ -252,10 +240,10 @@ static void test_health(th_server *s)
         TH_CHECK(json_is_true(th_jget(ps, "available")), "pocketsphinx available: true");
         const char *dm = th_jstr(ps, "default_model");
         json_t *models = th_jget(ps, "models"), *langs = th_jget(ps, "languages");
-        TH_CHECK(dm && json_is_array(models) && array_has_string(models, dm),
+        TH_CHECK(dm && json_is_array(models) && th_jarray_has_string(models, dm),
                  "pocketsphinx default_model (%s) is one of its models", dm ? dm : "missing");
-        TH_CHECK(array_has_string(models, "en-us"), "pocketsphinx models include en-us");
-        TH_CHECK(json_is_array(langs) && array_has_string(langs, "en"),
+        TH_CHECK(th_jarray_has_string(models, "en-us"), "pocketsphinx models include en-us");
+        TH_CHECK(json_is_array(langs) && th_jarray_has_string(langs, "en"),
                  "pocketsphinx languages is an array including en");
     }
     json_t *diar = th_jget(h, "engines.diarization");

@@ -17,18 +17,6 @@
 
 #define MODEL_NAME "test-model"
 
-static bool has_string(const json_t *a, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Writes MODELS/ggml-test-model.bin; false (with a failed check) if it fails. */
 static bool make_model(const char *models)
 {
@@ -57,7 +45,7 @@ static void test_health(th_server *s)
     if (TH_CHECK(whisper != NULL, "/health engines.asr lists whisper (%s)", th_describe(r))) {
         json_t *models = th_jget(whisper, "models");
         TH_CHECK(json_is_array(models) && json_array_size(models) == 1 &&
-                     has_string(models, MODEL_NAME),
+                     th_jarray_has_string(models, MODEL_NAME),
                  "whisper models are the installed one, [\"" MODEL_NAME "\"] (%s)",
                  th_describe(r));
         const char *dm = th_jstr(whisper, "default_model");
