@@ -94,8 +94,10 @@ int main(int argc, char **argv)
     audio = malloc((size_t)n_samples * sizeof *audio);
     mel = malloc((size_t)hp->n_mels * WHISPER_CHUNK_FRAMES * sizeof *mel);
     logits = malloc((size_t)hp->n_vocab * sizeof *logits);
-    if (!audio || !mel || !logits)
+    if (!audio || !mel || !logits) {
+        fprintf(stderr, "whisper_bench: out of memory for the audio, mel and logits buffers\n");
         goto cleanup;
+    }
     make_audio(audio, n_samples);
     double mels[3], t0;
     for (int r = 0; r < 3; r++) {

@@ -68,9 +68,13 @@ void whisper__gemv_generic(const whisper__kernels *k, int type, const void *w, s
                            int64_t in, int o0, int o1, const float *x, int rows, float *y,
                            int64_t ldy);
 
-/* The scalar reference versions, also used by the vector ones for tails. */
-float whisper__f16_to_f32_scalar(uint16_t h);
-void whisper__block_to_f32(int type, const uint8_t *blk, float *dst);
+/* The scalar f16 conversion (quant.c's), also used by the vector sets for
+ * tails. */
+static inline float whisper__f16_to_f32_scalar(uint16_t h)
+{
+    return whisper__f16_to_f32(h);
+}
+/* Bytes of one block of a quantized type; 0 for f32, f16 and unknown types. */
 size_t whisper__block_bytes(int type);
 
 /* ---- matrix products (matmul.c) ---- */
@@ -113,9 +117,23 @@ struct whisper_state {
     uint16_t *cross_k16, *cross_vt16;
     /* self-attention cache: [layer][seq][n_text_ctx][T] */
     float *kv_k, *kv_v;
+    /* decoder activations (decoder.c), dec_cap floats, grown on demand */
+    float *dec_mem;
+    size_t dec_cap;
 };
 
 #define WHISPER__ATTN_TILE 256
+
+/* Thread i's attention scratch in s->attn_tmp (WHISPER__ATTN_TILE rows of
+ * max(n_audio_ctx, n_text_ctx) floats). */
+float *whisper__attn_scratch(const whisper_state *s, int i);
+
+/* y = x w^T + b on the state's pool; b may be absent (NULL or no data). */
+static inline void whisper__linear(whisper_state *s, const whisper__tensor *w,
+                                   const whisper__tensor *b, const float *x, int rows, float *y)
+{
+    whisper__matmul_pool(w, x, rows, b && b->data ? (const float *)b->data : NULL, y, s->pool);
+}
 
 /* Cache rows of a sequence in a layer. */
 float *whisper__kv_at(float *base, const whisper_state *s, int layer, int seq);

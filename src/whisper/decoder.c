@@ -106,8 +106,7 @@ static void dec_attn_task(void *ctx, int i, int nt)
     dec_attn_job *j = ctx;
     (void)nt;
     const whisper_hparams *hp = &j->s->m->hp;
-    int keys = hp->n_audio_ctx > hp->n_text_ctx ? hp->n_audio_ctx : hp->n_text_ctx;
-    float *sc = j->s->attn_tmp + (size_t)i * WHISPER__ATTN_TILE * (size_t)keys;
+    float *sc = whisper__attn_scratch(j->s, i);
     int H = hp->n_text_head;
     for (;;) {
         int task = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
@@ -142,16 +141,24 @@ static void dec_attn_run(whisper_state *s, dec_attn_job *j)
         whisper__pool_run(s->pool, dec_attn_task, j);
 }
 
-/* Activations of one call, one allocation. */
+/* Activations of one call, carved from the state's buffer (grown when a
+ * call has more rows than any before, so decoding steps allocate nothing). */
 typedef struct {
     float *x, *xn, *q, *k, *v, *att, *mlp;
 } dec_bufs;
 
-static float *dec_bufs_new(dec_bufs *b, size_t R, size_t T)
+static float *dec_bufs_new(whisper_state *s, dec_bufs *b, size_t R, size_t T)
 {
-    float *p = malloc(R * T * 10 * sizeof *p);
-    if (!p)
-        return NULL;
+    size_t need = R * T * 10;
+    if (need > s->dec_cap) {
+        free(s->dec_mem);
+        s->dec_cap = 0;
+        s->dec_mem = malloc(need * sizeof *s->dec_mem);
+        if (!s->dec_mem)
+            return NULL;
+        s->dec_cap = need;
+    }
+    float *p = s->dec_mem;
     b->x = p;
     b->xn = p + R * T;
     b->q = p + 2 * R * T;
@@ -167,21 +174,15 @@ static const float *f32(const whisper__tensor *t)
     return t->data;
 }
 
-static void dec_linear(whisper_state *s, const whisper__tensor *w, const whisper__tensor *b,
-                       const float *x, int rows, float *y)
-{
-    whisper__matmul_pool(w, x, rows, b && b->data ? f32(b) : NULL, y, s->pool);
-}
-
 static void dec_block(whisper_state *s, const dec_bufs *b, int l, int n_seq, int n_tok, int n_past)
 {
     const whisper__layer *L = &s->m->dec_layers[l];
     int T = s->m->hp.n_text_state, R = n_seq * n_tok;
     size_t RT = (size_t)R * T;
     whisper__layer_norm(b->x, R, T, f32(&L->attn_ln_w), f32(&L->attn_ln_b), b->xn, s->pool);
-    dec_linear(s, &L->attn_q_w, &L->attn_q_b, b->xn, R, b->q);
-    dec_linear(s, &L->attn_k_w, NULL, b->xn, R, b->k);
-    dec_linear(s, &L->attn_v_w, &L->attn_v_b, b->xn, R, b->v);
+    whisper__linear(s, &L->attn_q_w, &L->attn_q_b, b->xn, R, b->q);
+    whisper__linear(s, &L->attn_k_w, NULL, b->xn, R, b->k);
+    whisper__linear(s, &L->attn_v_w, &L->attn_v_b, b->xn, R, b->v);
     size_t bytes = (size_t)n_tok * T * sizeof(float);
     for (int seq = 0; seq < n_seq; seq++) {
         memcpy(whisper__kv_at(s->kv_k, s, l, seq) + (size_t)n_past * T, b->k + (size_t)seq * n_tok * T,
@@ -192,18 +193,18 @@ static void dec_block(whisper_state *s, const dec_bufs *b, int l, int n_seq, int
     dec_attn_job j = {s, b->q, b->att, n_seq, n_tok, n_past, l, false, 0};
     atomic_init(&j.next, 0);
     dec_attn_run(s, &j);
-    dec_linear(s, &L->attn_out_w, &L->attn_out_b, b->att, R, b->k);
+    whisper__linear(s, &L->attn_out_w, &L->attn_out_b, b->att, R, b->k);
     whisper__add(b->x, b->k, (int64_t)RT);
     whisper__layer_norm(b->x, R, T, f32(&L->cross_ln_w), f32(&L->cross_ln_b), b->xn, s->pool);
-    dec_linear(s, &L->cross_q_w, &L->cross_q_b, b->xn, R, b->q);
+    whisper__linear(s, &L->cross_q_w, &L->cross_q_b, b->xn, R, b->q);
     j.cross = true;
     dec_attn_run(s, &j);
-    dec_linear(s, &L->cross_out_w, &L->cross_out_b, b->att, R, b->k);
+    whisper__linear(s, &L->cross_out_w, &L->cross_out_b, b->att, R, b->k);
     whisper__add(b->x, b->k, (int64_t)RT);
     whisper__layer_norm(b->x, R, T, f32(&L->mlp_ln_w), f32(&L->mlp_ln_b), b->xn, s->pool);
-    dec_linear(s, &L->mlp_0_w, &L->mlp_0_b, b->xn, R, b->mlp);
+    whisper__linear(s, &L->mlp_0_w, &L->mlp_0_b, b->xn, R, b->mlp);
     whisper__gelu(b->mlp, (int64_t)RT * 4, s->pool);
-    dec_linear(s, &L->mlp_2_w, &L->mlp_2_b, b->mlp, R, b->k);
+    whisper__linear(s, &L->mlp_2_w, &L->mlp_2_b, b->mlp, R, b->k);
     whisper__add(b->x, b->k, (int64_t)RT);
 }
 
@@ -263,8 +264,7 @@ int whisper_decode(whisper_state *s, int n_seq, int n_tokens, const int *tokens,
     const whisper_model *m = s->m;
     int T = m->hp.n_text_state, R = n_seq * n_tokens;
     dec_bufs b;
-    float *mem = dec_bufs_new(&b, (size_t)R, (size_t)T);
-    if (!mem) {
+    if (!dec_bufs_new(s, &b, (size_t)R, (size_t)T)) {
         snprintf(err, errlen, "whisper_decode: out of memory for %d rows", R);
         return WHISPER_ERR_NOMEM;
     }
@@ -273,13 +273,12 @@ int whisper_decode(whisper_state *s, int n_seq, int n_tokens, const int *tokens,
         dec_block(s, &b, l, n_seq, n_tokens, n_past);
     whisper__layer_norm(b.x, R, T, f32(&m->dec_ln_w), f32(&m->dec_ln_b), b.xn, s->pool);
     int rows = R;
-    if (!all_logits && n_tokens > 1) {
-        for (int seq = 0; seq < n_seq; seq++)
-            memcpy(b.q + (size_t)seq * T, b.xn + ((size_t)seq * n_tokens + n_tokens - 1) * T,
-                   (size_t)T * sizeof(float));
-        memcpy(b.xn, b.q, (size_t)n_seq * T * sizeof(float));
-        rows = n_seq;
-    } else if (!all_logits) {
+    if (!all_logits) {
+        /* each sequence's last row moves down to row seq (never past a
+         * source row still to be read) */
+        for (int seq = 0; seq < n_seq && n_tokens > 1; seq++)
+            memmove(b.xn + (size_t)seq * T, b.xn + ((size_t)seq * n_tokens + n_tokens - 1) * T,
+                    (size_t)T * sizeof(float));
         rows = n_seq;
     }
     whisper__matmul_pool(&m->tok_emb, b.xn, rows, NULL, logits, s->pool);
@@ -293,6 +292,5 @@ int whisper_decode(whisper_state *s, int n_seq, int n_tokens, const int *tokens,
             break;
         }
     }
-    free(mem);
     return rc;
 }

@@ -20,12 +20,6 @@ static const float *enc_f32(const whisper__tensor *t)
     return t->data;
 }
 
-static void enc_linear(whisper_state *s, const whisper__tensor *w, const whisper__tensor *b,
-                       const float *x, int rows, float *y)
-{
-    whisper__matmul_pool(w, x, rows, b && b->data ? enc_f32(b) : NULL, y, s->pool);
-}
-
 /* The weight of a convolution (out, in, 3) seen as out rows of 3 * in. */
 static whisper__tensor enc_conv_matrix(const whisper__tensor *w)
 {
@@ -76,9 +70,7 @@ static void enc_attn_task(void *ctx, int i, int nt)
     (void)nt;
     int d = j->n_state / j->n_head;
     int tiles = (j->n_ctx + WHISPER__ATTN_TILE - 1) / WHISPER__ATTN_TILE;
-    int keys = j->s->m->hp.n_audio_ctx > j->s->m->hp.n_text_ctx ? j->s->m->hp.n_audio_ctx
-                                                                : j->s->m->hp.n_text_ctx;
-    float *sc = j->s->attn_tmp + (size_t)i * WHISPER__ATTN_TILE * (size_t)keys;
+    float *sc = whisper__attn_scratch(j->s, i);
     float scale = 1.0f / sqrtf((float)d);
     for (;;) {
         int task = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
@@ -105,21 +97,21 @@ static void enc_block(whisper_state *s, const whisper__layer *l)
     float *q = s->enc_qkv, *k = q + AS, *v = k + AS;
     whisper__layer_norm(s->enc_x, A, S, enc_f32(&l->attn_ln_w), enc_f32(&l->attn_ln_b), s->enc_xn,
                         s->pool);
-    enc_linear(s, &l->attn_q_w, &l->attn_q_b, s->enc_xn, A, q);
-    enc_linear(s, &l->attn_k_w, NULL, s->enc_xn, A, k);
-    enc_linear(s, &l->attn_v_w, &l->attn_v_b, s->enc_xn, A, v);
+    whisper__linear(s, &l->attn_q_w, &l->attn_q_b, s->enc_xn, A, q);
+    whisper__linear(s, &l->attn_k_w, NULL, s->enc_xn, A, k);
+    whisper__linear(s, &l->attn_v_w, &l->attn_v_b, s->enc_xn, A, v);
     attn_job j = {s, q, k, v, s->enc_xn, A, S, hp->n_audio_head, 0};
     atomic_init(&j.next, 0);
     whisper__pool_run(s->pool, enc_attn_task, &j);
-    enc_linear(s, &l->attn_out_w, &l->attn_out_b, s->enc_xn, A, s->enc_big);
+    whisper__linear(s, &l->attn_out_w, &l->attn_out_b, s->enc_xn, A, s->enc_big);
     whisper__add(s->enc_x, s->enc_big, (int64_t)AS);
     whisper__layer_norm(s->enc_x, A, S, enc_f32(&l->mlp_ln_w), enc_f32(&l->mlp_ln_b), s->enc_xn,
                         s->pool);
     for (int r0 = 0; r0 < A; r0 += ENC_CHUNK) {
         int n = A - r0 < ENC_CHUNK ? A - r0 : ENC_CHUNK;
-        enc_linear(s, &l->mlp_0_w, &l->mlp_0_b, s->enc_xn + (size_t)r0 * S, n, s->enc_big);
+        whisper__linear(s, &l->mlp_0_w, &l->mlp_0_b, s->enc_xn + (size_t)r0 * S, n, s->enc_big);
         whisper__gelu(s->enc_big, (int64_t)n * 4 * S, s->pool);
-        enc_linear(s, &l->mlp_2_w, &l->mlp_2_b, s->enc_big, n, q + (size_t)r0 * S);
+        whisper__linear(s, &l->mlp_2_w, &l->mlp_2_b, s->enc_big, n, q + (size_t)r0 * S);
     }
     whisper__add(s->enc_x, q, (int64_t)AS);
 }
@@ -134,12 +126,12 @@ static void enc_stem(whisper_state *s, const float *mel)
     whisper__tensor c1 = enc_conv_matrix(&m->conv1_w), c2 = enc_conv_matrix(&m->conv2_w);
     enc_im2col(mel, false, M, F, 1, 0, F, s->enc_big);
     float *h = s->enc_qkv;
-    enc_linear(s, &c1, &m->conv1_b, s->enc_big, F, h);
+    whisper__linear(s, &c1, &m->conv1_b, s->enc_big, F, h);
     whisper__gelu(h, (int64_t)F * S, s->pool);
     for (int r0 = 0; r0 < A; r0 += ENC_CHUNK) {
         int n = A - r0 < ENC_CHUNK ? A - r0 : ENC_CHUNK;
         enc_im2col(h, true, S, F, 2, r0, n, s->enc_big);
-        enc_linear(s, &c2, &m->conv2_b, s->enc_big, n, s->enc_x + (size_t)r0 * S);
+        whisper__linear(s, &c2, &m->conv2_b, s->enc_big, n, s->enc_x + (size_t)r0 * S);
     }
     whisper__gelu(s->enc_x, (int64_t)A * S, s->pool);
     whisper__add(s->enc_x, enc_f32(&m->enc_pos), (int64_t)A * S);
@@ -179,14 +171,14 @@ static void enc_cross(whisper_state *s, int l)
     int A = hp->n_audio_ctx, T = hp->n_text_state;
     size_t per = (size_t)A * (size_t)T;
     if (!s->cross_f16) {
-        enc_linear(s, &dl->cross_k_w, NULL, s->enc_x, A, s->cross_k + l * per);
-        enc_linear(s, &dl->cross_v_w, &dl->cross_v_b, s->enc_x, A, s->cross_v + l * per);
+        whisper__linear(s, &dl->cross_k_w, NULL, s->enc_x, A, s->cross_k + l * per);
+        whisper__linear(s, &dl->cross_v_w, &dl->cross_v_b, s->enc_x, A, s->cross_v + l * per);
         return;
     }
     float *tmp = s->enc_qkv;
-    enc_linear(s, &dl->cross_k_w, NULL, s->enc_x, A, tmp);
+    whisper__linear(s, &dl->cross_k_w, NULL, s->enc_x, A, tmp);
     s->k->to_f16(tmp, s->cross_k16 + l * per, (int64_t)per);
-    enc_linear(s, &dl->cross_v_w, &dl->cross_v_b, s->enc_x, A, tmp);
+    whisper__linear(s, &dl->cross_v_w, &dl->cross_v_b, s->enc_x, A, tmp);
     vt_job j = {s->k, tmp, s->cross_vt16 + l * per, A, T};
     whisper__pool_run(s->pool, enc_vt_task, &j);
 }

@@ -29,7 +29,7 @@ static float f16_at(const uint8_t *p)
 {
     uint16_t h;
     memcpy(&h, p, 2);
-    return whisper__f16_to_f32_scalar(h);
+    return whisper__f16_to_f32(h);
 }
 
 static float a2_dot(const float *a, const float *b, int64_t n)

@@ -55,8 +55,8 @@ static void a512_axpy(float a, const float *x, float *y, int64_t n)
         y[i] += a * x[i];
 }
 
-/* One f16 scale through the F16C instruction (the scalar function is a
- * call into another file, too slow per block). */
+/* One f16 value through the F16C instruction (the scalar function is a
+ * call into another file, too slow per block); also the tails of f16 rows. */
 static inline float f16_at(const uint8_t *p)
 {
     uint16_t h;
@@ -143,11 +143,8 @@ static void a512_to_f32(int type, const void *src, float *dst, int64_t n)
         int64_t i = 0;
         for (; i + 16 <= n; i += 16)
             _mm512_storeu_ps(dst + i, load_f16(s + 2 * i));
-        for (; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, s + 2 * i, 2);
-            dst[i] = whisper__f16_to_f32_scalar(h);
-        }
+        for (; i < n; i++)
+            dst[i] = f16_at(s + 2 * i);
         return;
     }
     if (type != WHISPER__F32 && whisper__block_bytes(type) > 0) {
@@ -282,11 +279,8 @@ static void gemv_f16_1(const uint8_t *w, size_t row_bytes, int64_t in, int o0, i
         float s[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
         const uint8_t *wr[4] = {w0, w1, w2, w3};
         for (int j = 0; j < 4; j++) {
-            for (int64_t i = n16; i < in; i++) {
-                uint16_t h;
-                memcpy(&h, wr[j] + 2 * i, 2);
-                s[j] += whisper__f16_to_f32_scalar(h) * x[i];
-            }
+            for (int64_t i = n16; i < in; i++)
+                s[j] += f16_at(wr[j] + 2 * i) * x[i];
             y[o + j] = s[j];
         }
     }
@@ -296,11 +290,8 @@ static void gemv_f16_1(const uint8_t *w, size_t row_bytes, int64_t in, int o0, i
         for (int64_t i = 0; i < n16; i += 16)
             a0 = _mm512_fmadd_ps(load_f16(w0 + 2 * i), _mm512_loadu_ps(x + i), a0);
         float s = hsum(a0);
-        for (int64_t i = n16; i < in; i++) {
-            uint16_t h;
-            memcpy(&h, w0 + 2 * i, 2);
-            s += whisper__f16_to_f32_scalar(h) * x[i];
-        }
+        for (int64_t i = n16; i < in; i++)
+            s += f16_at(w0 + 2 * i) * x[i];
         y[o] = s;
     }
 }
@@ -323,11 +314,8 @@ static void gemv_f16_n(const uint8_t *w, size_t row_bytes, int64_t in, int o0, i
         }
         for (int r = 0; r < rows; r++) {
             float s = hsum(acc[r]);
-            for (int64_t i = n16; i < in; i++) {
-                uint16_t h;
-                memcpy(&h, wr + 2 * i, 2);
-                s += whisper__f16_to_f32_scalar(h) * x[(int64_t)r * in + i];
-            }
+            for (int64_t i = n16; i < in; i++)
+                s += f16_at(wr + 2 * i) * x[(int64_t)r * in + i];
             y[(int64_t)r * ldy + o] = s;
         }
     }

@@ -48,15 +48,6 @@ typedef struct {
     atomic_int next;    /* next chunk to claim */
 } mm_job;
 
-static size_t mm_row_bytes(const whisper__tensor *w)
-{
-    switch (w->type) {
-    case WHISPER__F32: return (size_t)w->ne[0] * 4;
-    case WHISPER__F16: return (size_t)w->ne[0] * 2;
-    default: return (size_t)(w->ne[0] / WHISPER__QK) * whisper__block_bytes(w->type);
-    }
-}
-
 /* Chunks are claimed dynamically so a thread the OS preempts does not hold
  * the others up at the join. Returns false when none is left. */
 static bool mm_claim(mm_job *j, int64_t *o0, int64_t *o1)
@@ -69,22 +60,6 @@ static bool mm_claim(mm_job *j, int64_t *o0, int64_t *o1)
     return true;
 }
 
-static void mm_gemv_task(void *ctx, int i, int n)
-{
-    mm_job *j = ctx;
-    (void)i;
-    (void)n;
-    int64_t o0, o1;
-    while (mm_claim(j, &o0, &o1)) {
-        j->k->gemv(j->w->type, j->w->data, j->row_bytes, j->in, (int)o0, (int)o1, j->x, j->rows,
-                   j->y, j->out);
-        if (j->bias)
-            for (int r = 0; r < j->rows; r++)
-                for (int64_t o = o0; o < o1; o++)
-                    j->y[(int64_t)r * j->out + o] += j->bias[o];
-    }
-}
-
 static void mm_sgemm_cols(const mm_job *j, int r0, int nr, const float *wf, int64_t o0,
                           int64_t nb)
 {
@@ -93,7 +68,8 @@ static void mm_sgemm_cols(const mm_job *j, int r0, int nr, const float *wf, int6
                 j->y + (int64_t)r0 * j->out + o0, (int)j->out);
 }
 
-/* The row kernels, eight input rows at a time, for when no scratch can be had. */
+/* The row kernels, eight input rows at a time: the few-rows path, and the
+ * many-rows path when no scratch can be had. */
 static void mm_gemv_rows(const mm_job *j, int64_t o0, int64_t o1)
 {
     for (int r = 0; r < j->rows; r += WHISPER__GEMV_MAX_ROWS) {
@@ -105,6 +81,16 @@ static void mm_gemv_rows(const mm_job *j, int64_t o0, int64_t o1)
         for (int r = 0; r < j->rows; r++)
             for (int64_t o = o0; o < o1; o++)
                 j->y[(int64_t)r * j->out + o] += j->bias[o];
+}
+
+static void mm_gemv_task(void *ctx, int i, int n)
+{
+    mm_job *j = ctx;
+    (void)i;
+    (void)n;
+    int64_t o0, o1;
+    while (mm_claim(j, &o0, &o1))
+        mm_gemv_rows(j, o0, o1);
 }
 
 /* Many rows: chunks are (row range, column block) pairs; each decodes its
@@ -189,7 +175,7 @@ void whisper__matmul_pool(const whisper__tensor *w, const float *x, int rows, co
         return;
     mm_job j = {
         .w = w, .k = whisper__kernels_best(), .x = x, .bias = bias, .y = y, .rows = rows,
-        .in = w->ne[0], .out = w->ne[1], .row_bytes = mm_row_bytes(w),
+        .in = w->ne[0], .out = w->ne[1], .row_bytes = whisper__row_size(w->type, w->ne[0]),
     };
     atomic_init(&j.next, 0);
     j.block = mm_block(&j, whisper__pool_size(p));

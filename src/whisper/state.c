@@ -23,6 +23,13 @@ static float *st_alloc(size_t n, int *rc)
     return p;
 }
 
+/* Keys an attention row may have: the longer of the two contexts. */
+static size_t st_keys(const whisper_model *m)
+{
+    int a = m->hp.n_audio_ctx, c = m->hp.n_text_ctx;
+    return (size_t)(a > c ? a : c);
+}
+
 static int st_check(const whisper_model *m, int max_seq, char *err, size_t errlen)
 {
     const whisper_hparams *hp = &m->hp;
@@ -75,12 +82,11 @@ int whisper_state_new(whisper_state **out, const whisper_model *m, int n_threads
         big = A * S;
     if (2 * A * 3 * M > big)
         big = 2 * A * 3 * M;
-    size_t keys = A > C ? A : C;
     s->enc_x = st_alloc(A * S, &rc);
     s->enc_xn = st_alloc(A * S, &rc);
     s->enc_qkv = st_alloc(3 * A * S, &rc);
     s->enc_big = st_alloc(big, &rc);
-    s->attn_tmp = st_alloc((size_t)s->n_threads * WHISPER__ATTN_TILE * keys, &rc);
+    s->attn_tmp = st_alloc((size_t)s->n_threads * WHISPER__ATTN_TILE * st_keys(m), &rc);
     s->cross_f16 = m->weight_type == WHISPER__F16;
     if (s->cross_f16) {
         s->cross_k16 = calloc(L * A * T, sizeof *s->cross_k16);
@@ -120,12 +126,18 @@ void whisper_state_free(whisper_state *s)
     free(s->cross_vt16);
     free(s->kv_k);
     free(s->kv_v);
+    free(s->dec_mem);
     free(s);
 }
 
 const float *whisper_encoder_output(const whisper_state *s)
 {
     return s && s->encoded ? s->enc_x : NULL;
+}
+
+float *whisper__attn_scratch(const whisper_state *s, int i)
+{
+    return s->attn_tmp + (size_t)i * WHISPER__ATTN_TILE * st_keys(s->m);
 }
 
 float *whisper__kv_at(float *base, const whisper_state *s, int layer, int seq)
