@@ -184,7 +184,10 @@ typedef struct {
     char *wtext; /* every word's text, NUL-terminated one after another */
     size_t wtext_cap;
     whisper_word *words;
-    int *ids; /* text token ids */
+    whisper__token_info *info; /* a segment's text tokens */
+    int *ids;                  /* text token ids */
+    float *ts_prob;
+    size_t *offs; /* each word's offset in wtext */
     const char **bytes;
     size_t *lens;
     double *ts_time, *start, *end;
@@ -202,9 +205,9 @@ int whisper__emit_segment(whisper__emit *e, const whisper_model *m, const whispe
                           double start, double stop, double time_offset, bool words,
                           whisper_segment_cb cb, void *ud, bool *emitted, char *err, size_t errlen);
 
-/* The text of the text tokens (< eot) of ids into e->text (grown as
- * needed). *len gets its length. */
-int whisper__emit_text(whisper__emit *e, const whisper_model *m, const int *ids, int n, size_t *len,
-                       char *err, size_t errlen);
+/* The text of the text tokens (< eot) of tokens[0..n) into e->text (grown
+ * as needed). *len gets its length. */
+int whisper__emit_text(whisper__emit *e, const whisper_model *m, const whisper__token_info *tokens,
+                       int n, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -20,7 +20,10 @@ void whisper__emit_free(whisper__emit *e)
     free(e->text);
     free(e->wtext);
     free(e->words);
+    free(e->info);
     free(e->ids);
+    free(e->ts_prob);
+    free(e->offs);
     free(e->bytes);
     free(e->lens);
     free(e->ts_time);
@@ -62,7 +65,10 @@ static int reserve(whisper__emit *e, int n)
     if (n <= e->cap)
         return 0;
     RESERVE(words);
+    RESERVE(info);
     RESERVE(ids);
+    RESERVE(ts_prob);
+    RESERVE(offs);
     RESERVE(bytes);
     RESERVE(lens);
     RESERVE(ts_time);
@@ -74,15 +80,15 @@ static int reserve(whisper__emit *e, int n)
 
 #undef RESERVE
 
-int whisper__emit_text(whisper__emit *e, const whisper_model *m, const int *ids, int n, size_t *len,
-                       char *err, size_t errlen)
+int whisper__emit_text(whisper__emit *e, const whisper_model *m, const whisper__token_info *tokens,
+                       int n, size_t *len, char *err, size_t errlen)
 {
     if (reserve(e, n > 0 ? n : 1))
         return nomem(err, errlen, "segment tokens");
     int eot = whisper_model_special(m)->eot, k = 0;
     for (int i = 0; i < n; i++)
-        if (ids[i] >= 0 && ids[i] < eot)
-            e->ids[k++] = ids[i];
+        if (tokens[i].id >= 0 && tokens[i].id < eot)
+            e->ids[k++] = tokens[i].id;
     size_t needed = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (grow_bytes(&e->text, &e->text_cap, needed + 1 > 256 ? needed + 1 : 256))
@@ -136,11 +142,8 @@ static int word_text(whisper__emit *e, int i, int j, size_t *used)
 static int build_words(whisper__emit *e, const whisper_model *m, const whisper__token_info *ti,
                        int n, double start, double stop, double offset, size_t *n_words)
 {
-    float *tsp = malloc((size_t)(n > 0 ? n : 1) * sizeof *tsp);
-    size_t *offs = malloc((size_t)(n > 0 ? n : 1) * sizeof *offs);
-    int rc = -1;
-    if (!tsp || !offs)
-        goto cleanup;
+    float *tsp = e->ts_prob;
+    size_t *offs = e->offs;
     for (int i = 0; i < n; i++) {
         e->bytes[i] = whisper_token_bytes(m, ti[i].id, &e->lens[i]);
         if (!e->bytes[i]) {
@@ -156,7 +159,7 @@ static int build_words(whisper__emit *e, const whisper_model *m, const whisper__
         int j = whisper__word_end(e->bytes, e->lens, n, i);
         offs[k] = used;
         if (word_text(e, i, j, &used))
-            goto cleanup;
+            return -1;
         double p = 0;
         for (int t = i; t < j; t++)
             p += exp(ti[t].logprob);
@@ -170,11 +173,7 @@ static int build_words(whisper__emit *e, const whisper_model *m, const whisper__
     for (size_t w = 0; w < k; w++)
         e->words[w].text = e->wtext + offs[w];
     *n_words = k;
-    rc = 0;
-cleanup:
-    free(tsp);
-    free(offs);
-    return rc;
+    return 0;
 }
 
 int whisper__emit_segment(whisper__emit *e, const whisper_model *m, const whisper__search_result *r,
@@ -186,24 +185,14 @@ int whisper__emit_segment(whisper__emit *e, const whisper_model *m, const whispe
     if (reserve(e, n > 0 ? n : 1))
         return nomem(err, errlen, "segment tokens");
     int eot = whisper_model_special(m)->eot, n_text = 0;
-    whisper__token_info *ti = malloc((size_t)(n > 0 ? n : 1) * sizeof *ti);
-    if (!ti)
-        return nomem(err, errlen, "segment tokens");
+    whisper__token_info *ti = e->info; /* reserved for n: emit_text keeps it */
     for (int i = 0; i < n; i++)
         if (tokens[i].id < eot)
             ti[n_text++] = tokens[i];
-    int rc = WHISPER_OK;
-    int *ids = malloc((size_t)(n_text > 0 ? n_text : 1) * sizeof *ids);
-    if (!ids) {
-        rc = nomem(err, errlen, "segment tokens");
-        goto cleanup;
-    }
-    for (int i = 0; i < n_text; i++)
-        ids[i] = ti[i].id;
     size_t len = 0;
-    rc = whisper__emit_text(e, m, ids, n_text, &len, err, errlen);
+    int rc = whisper__emit_text(e, m, ti, n_text, &len, err, errlen);
     if (rc != WHISPER_OK)
-        goto cleanup;
+        return rc;
     len = whisper__utf8_complete(e->text, len);
     e->text[len] = '\0';
     size_t skip = 0;
@@ -214,12 +203,10 @@ int whisper__emit_segment(whisper__emit *e, const whisper_model *m, const whispe
     while (e->text[skip] == ' ')
         skip++;
     if (start == stop || blank_text(e->text + skip))
-        goto cleanup; /* the reference clears such segments */
+        return WHISPER_OK; /* the reference clears such segments */
     size_t n_words = 0;
-    if (words && build_words(e, m, ti, n_text, start, stop, time_offset, &n_words)) {
-        rc = nomem(err, errlen, "word timestamps");
-        goto cleanup;
-    }
+    if (words && build_words(e, m, ti, n_text, start, stop, time_offset, &n_words))
+        return nomem(err, errlen, "word timestamps");
     whisper_segment seg = {
         start,         stop,           e->text + skip,    words ? e->words : NULL,
         n_words,       r->avg_logprob, r->no_speech_prob, compression_ratio,
@@ -229,8 +216,5 @@ int whisper__emit_segment(whisper__emit *e, const whisper_model *m, const whispe
         snprintf(err, errlen, "whisper: stopped by the segment callback");
         rc = WHISPER_ERR_CANCELLED;
     }
-cleanup:
-    free(ti);
-    free(ids);
     return rc;
 }

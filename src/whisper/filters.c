@@ -264,7 +264,7 @@ int whisper__non_speech_tokens(const whisper_model *m, int *out, int cap)
         }
     }
     if (n > cap)
-        return n; /* caller retries with room for all */
+        return n; /* not all fit: the count needed, nothing written is sorted */
     return sort_unique(out, n);
 }
 

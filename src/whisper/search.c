@@ -87,6 +87,15 @@ static void hyp_push(hyp *h, const whisper__token_info *t)
     h->sum += t->logprob;
 }
 
+static int argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best])
+            best = i;
+    return best;
+}
+
 /* Where the raw logits put the current time: argmax over the timestamp
  * tokens and its probability among them (for word timing). */
 static void timestamp_peak(const whisper__filters *f, const float *raw, whisper__token_info *t)
@@ -97,21 +106,9 @@ static void timestamp_peak(const whisper__filters *f, const float *raw, whisper_
     if (n <= 0)
         return;
     float lse = whisper__logsumexp(raw + tb, n);
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (raw[tb + i] > raw[tb + best])
-            best = i;
+    int best = argmax(raw + tb, n);
     t->ts_index = best;
     t->ts_prob = lse == -INFINITY ? 0 : (float)exp(raw[tb + best] - lse);
-}
-
-static int argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
 }
 
 /* Draws from softmax(logits / T); the argmax when nothing has mass. */

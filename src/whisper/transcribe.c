@@ -179,16 +179,23 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* Python's str.strip(): drops surrounding whitespace from text[0..*len). */
+static const char *strip(const char *text, size_t *len)
+{
+    while (*len > 0 && is_space(*text)) {
+        text++;
+        (*len)--;
+    }
+    while (*len > 0 && is_space(text[*len - 1]))
+        (*len)--;
+    return text;
+}
+
 /* The reference measures the decoded text with surrounding whitespace
  * stripped. */
 static float stripped_ratio(const char *text, size_t len)
 {
-    while (len > 0 && is_space(*text)) {
-        text++;
-        len--;
-    }
-    while (len > 0 && is_space(text[len - 1]))
-        len--;
+    text = strip(text, &len);
     return whisper__compression_ratio(text, len);
 }
 
@@ -219,16 +226,8 @@ static int decode_with_fallback(run *r, int64_t seek_frames, whisper__search_res
         rc = whisper__search(&r->dec, &sp, r->prompt, n_prompt, sot_index, res, err, errlen);
         if (rc != WHISPER_OK)
             return rc;
-        int *ids = malloc((size_t)(res->n_tokens > 0 ? res->n_tokens : 1) * sizeof *ids);
-        if (!ids) {
-            snprintf(err, errlen, "whisper: out of memory for %d tokens", res->n_tokens);
-            return WHISPER_ERR_NOMEM;
-        }
-        for (int k = 0; k < res->n_tokens; k++)
-            ids[k] = res->tokens[k].id;
         size_t len = 0;
-        rc = whisper__emit_text(&r->emit, r->m, ids, res->n_tokens, &len, err, errlen);
-        free(ids);
+        rc = whisper__emit_text(&r->emit, r->m, res->tokens, res->n_tokens, &len, err, errlen);
         if (rc != WHISPER_OK)
             return rc;
         *ratio = stripped_ratio(r->emit.text, len);
@@ -356,11 +355,8 @@ static int initial_prompt(run *r, char *err, size_t errlen)
     const char *text = r->p->initial_prompt;
     if (!text)
         return WHISPER_OK;
-    while (*text == ' ' || *text == '\t' || *text == '\n')
-        text++;
     size_t len = strlen(text);
-    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\n'))
-        len--;
+    text = strip(text, &len); /* the reference tokenizes " " + prompt.strip() */
     if (len == 0)
         return WHISPER_OK;
     char *spaced = malloc(len + 2);

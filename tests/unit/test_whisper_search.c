@@ -229,13 +229,17 @@ static void test_greedy_follows_argmax(void **state)
         assert_int_equal(whisper__search(&d, &p, prompt, 3, 1, &r, err, sizeof err), 0);
         int full[MAXLEN];
         memcpy(full, prompt, sizeof prompt);
-        int n = 3;
+        int n = 3, ts_want[MAXLEN];
+        float ts_prob[MAXLEN];
         double sum = 0;
         for (;;) {
             float lg[NV], lp[NV];
             fake_logits(&f, full, n, lg);
             whisper__log_softmax(lg, NV, lp);
             int t = argmax(lg, NV);
+            /* the step's timestamp peak, from the raw logits */
+            ts_want[n - 3] = argmax(lg + 34, NV - 34);
+            ts_prob[n - 3] = expf(lg[34 + ts_want[n - 3]] - whisper__logsumexp(lg + 34, NV - 34));
             sum += lp[t];
             if (t == EOT || n - 3 + 1 >= p.sample_len) {
                 if (t != EOT)
@@ -245,8 +249,11 @@ static void test_greedy_follows_argmax(void **state)
             full[n++] = t;
         }
         assert_int_equal(r.n_tokens, n - 3);
-        for (int i = 0; i < r.n_tokens; i++)
+        for (int i = 0; i < r.n_tokens; i++) {
             assert_int_equal(r.tokens[i].id, full[3 + i]);
+            assert_int_equal(r.tokens[i].ts_index, ts_want[i]);
+            assert_float_equal(r.tokens[i].ts_prob, ts_prob[i], 1e-5);
+        }
         assert_float_equal(r.sum_logprob, sum, 1e-4);
         assert_float_equal(r.avg_logprob, sum / (r.n_tokens + 1), 1e-4);
         whisper__search_result_free(&r);

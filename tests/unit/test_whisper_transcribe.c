@@ -283,11 +283,12 @@ static void test_prompts_matter(void **state)
     p.n_temperatures = 1;
     p.word_timestamps = false;
     p.no_speech_threshold = 2.0f; /* never skip a window */
-    static collected a, b;
+    static collected a, b, b_spaced;
     char err[512] = "";
-    const char *prompts[] = {NULL, "Hello there, general."};
-    collected *out[] = {&a, &b};
-    for (int i = 0; i < 2; i++) {
+    /* the reference strips the prompt as str.strip() does */
+    const char *prompts[] = {NULL, "Hello there, general.", "\r\n\v Hello there, general.\f\r "};
+    collected *out[] = {&a, &b, &b_spaced};
+    for (int i = 0; i < 3; i++) {
         memset(out[i], 0, sizeof **out);
         out[i]->stop_after = -1;
         out[i]->duration = 10;
@@ -298,6 +299,7 @@ static void test_prompts_matter(void **state)
     }
     assert_true(a.n > 0 && b.n > 0);
     assert_string_not_equal(a.all, b.all);
+    assert_string_equal(b.all, b_spaced.all);
     whisper_model_free(m);
 }
 
