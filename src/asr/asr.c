@@ -196,21 +196,25 @@ bool asr_engine_model_available(const char *engine, const char *models_dir, cons
     return impl->available(models_dir, is_unset(model) ? NULL : model, err, errlen);
 }
 
+/* *copy = a copy of src (NULL for NULL); false when out of memory. */
+static bool copy_field(const char *src, char **copy)
+{
+    *copy = util_strdup(src);
+    return !src || *copy;
+}
 
 /* Copies the string fields of *src into e, pointing e->params at them. */
 static int copy_params(asr_engine *e, const asr_params *src)
 {
     e->params = *src;
-    e->engine_copy = util_strdup(is_unset(src->engine) ? ASR_DEFAULT_ENGINE : src->engine);
-    e->model_copy = util_strdup(src->model);
-    e->language_copy = util_strdup(src->language);
-    e->models_dir_copy = util_strdup(src->models_dir);
-    e->task_copy = util_strdup(src->task);
-    e->prompt_copy = util_strdup(src->initial_prompt);
-    e->vad_model_copy = util_strdup(src->vad_model);
-    if ((src->vad_model && !e->vad_model_copy) || !e->engine_copy || (src->model && !e->model_copy) || (src->language && !e->language_copy) ||
-        (src->models_dir && !e->models_dir_copy) || (src->task && !e->task_copy) ||
-        (src->initial_prompt && !e->prompt_copy))
+    bool ok = copy_field(is_unset(src->engine) ? ASR_DEFAULT_ENGINE : src->engine, &e->engine_copy);
+    ok = copy_field(src->model, &e->model_copy) && ok;
+    ok = copy_field(src->language, &e->language_copy) && ok;
+    ok = copy_field(src->models_dir, &e->models_dir_copy) && ok;
+    ok = copy_field(src->task, &e->task_copy) && ok;
+    ok = copy_field(src->initial_prompt, &e->prompt_copy) && ok;
+    ok = copy_field(src->vad_model, &e->vad_model_copy) && ok;
+    if (!ok)
         return ASR_ERR_NOMEM;
     e->params.engine = e->engine_copy;
     e->params.model = e->model_copy;

@@ -175,8 +175,10 @@ static int resolve_model(const server *s, const server__form *f, server__job_fie
     const char *v = given(f, SERVER__F_MODEL);
     const char *const *models = asr_engine_models(out->engine);
     if (!v) {
-        bool own_engine = !s->engine || strcmp(s->engine, out->engine) == 0 ||
-                          (strcmp(s->engine, "auto") == 0 && strcmp(out->engine, "whisper") == 0);
+        /* The configured model belongs to the engine the configured engine
+         * settles on ("auto" included), not to whichever this job runs. */
+        const char *own = asr_engine_resolve(s->engine, s->models_dir, s->model, NULL, 0);
+        bool own_engine = strcmp(own, out->engine) == 0;
         out->model = own_engine && s->model ? s->model : asr_engine_default_model(out->engine);
         /* Accepting it would queue a job bound to fail when a worker opens the model. */
         if (strcmp(out->engine, "whisper") == 0 &&

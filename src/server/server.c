@@ -66,6 +66,12 @@ static char *dup_or_null(const char *v)
     return v && *v ? util_strdup(v) : NULL;
 }
 
+/* Whether dup_or_null(v) ran out of memory, copy being what it returned. */
+static bool dup_failed(const char *v, const char *copy)
+{
+    return v && *v && !copy;
+}
+
 static int default_http_threads(void)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -112,9 +118,11 @@ static int copy_params(server *s, const server_params *p, char *err, size_t errl
     s->log = p->log;
     s->log_user_data = p->log_user_data;
     s->ytdlp_path = dup_or_null(p->ytdlp_path);
-    if ((p->ytdlp_path && *p->ytdlp_path && !s->ytdlp_path) || !s->host || !s->db_path || !s->data_dir || !s->jobs_dir || !s->format ||
-        (p->docs_dir && *p->docs_dir && !s->docs_dir) ||
-        (p->api_key && *p->api_key && !s->api_key))
+    if (!s->host || !s->db_path || !s->data_dir || !s->jobs_dir || !s->format ||
+        dup_failed(p->docs_dir, s->docs_dir) || dup_failed(p->api_key, s->api_key) ||
+        dup_failed(p->engine, s->engine) || dup_failed(p->model, s->model) ||
+        dup_failed(p->language, s->language) || dup_failed(p->models_dir, s->models_dir) ||
+        dup_failed(p->ytdlp_path, s->ytdlp_path))
         return util_errf(err, errlen, SERVER_ERR_NOMEM, "out of memory");
     return SERVER_OK;
 }

@@ -87,11 +87,14 @@ worker_params worker_default_params(void)
     p.idle_poll_seconds = 1.0;
     p.cancel_check_seconds = 0.5;
     p.download_timeout_ms = -1;
-    p.cache_max_age_seconds = 86400.0;
-    p.cache_max_bytes = 10LL * 1024 * 1024 * 1024;
-    p.beam_size = 5;
-    p.condition_on_previous_text = true;
-    p.temperature_fallback = true;
+    /* The cache's and Whisper's own defaults, so the two never drift apart. */
+    fetch_cache_params cp = fetch_cache_default_params();
+    p.cache_max_age_seconds = cp.max_age_seconds;
+    p.cache_max_bytes = cp.max_bytes;
+    asr_params ap = asr_default_params();
+    p.beam_size = ap.beam_size;
+    p.condition_on_previous_text = ap.condition_on_previous_text;
+    p.temperature_fallback = ap.temperature_fallback;
     return p;
 }
 

@@ -75,6 +75,9 @@ static void test_not_installed(th_server *s)
                                  NULL};
     r = th_upload(s, th_clip("0870"), "clip.wav", path_fields, NULL);
     th_expect_error(r, 422, "invalid_field", "model", "engine=whisper model=PATH");
+    msg = th_jstr(r->json, "error.message");
+    TH_CHECK(msg && strstr(msg, "not a model name"),
+             "422 message says a path is not a model name (got %s)", msg ? msg : "none");
     th_response_free(r);
 }
 

@@ -33,6 +33,9 @@ static void test_default_params(void **state)
     assert_int_equal(p.beam_size, 5);
     assert_null(p.initial_prompt);
     assert_true(p.condition_on_previous_text);
+    assert_true(p.temperature_fallback);
+    assert_false(p.vad_filter);
+    assert_null(p.vad_model);
     assert_null(p.language);
     assert_int_equal(p.n_threads, 0);
     assert_true(p.split_pause_seconds > 0 && p.split_pause_seconds <= 1.0);

@@ -17,8 +17,30 @@
 
 #include "util/util.h"
 
+#include "digest_check.h"
+
 #define PATTERN_MAX 130
 #define MILLION_A_SHA1 "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
+
+static void ctx_init(void *ctx)
+{
+    util_sha1_init(ctx);
+}
+
+static void ctx_update(void *ctx, const void *data, size_t n)
+{
+    util_sha1_update(ctx, data, n);
+}
+
+static void ctx_final(void *ctx, unsigned char *digest)
+{
+    util_sha1_final(ctx, digest);
+}
+
+static const digest_algo ALGO = {
+    "sha1sum", UTIL_SHA1_LEN, UTIL_SHA1_HEX_LEN, sizeof(util_sha1_ctx), ctx_init, ctx_update,
+    ctx_final, util_sha1_to_hex, util_sha1_hex,
+};
 
 static void assert_hex_of(const char *msg, const char *expected)
 {
@@ -64,32 +86,8 @@ static void test_million_a_odd_chunks(void **state)
 {
     (void)state;
     static const size_t chunk_sizes[] = {1, 3, 7, 13, 55, 56, 63, 64, 65, 127, 997, 4099};
-    char chunk[4099];
-    memset(chunk, 'a', sizeof chunk);
-    for (size_t c = 0; c < sizeof chunk_sizes / sizeof chunk_sizes[0]; c++) {
-        util_sha1_ctx ctx;
-        util_sha1_init(&ctx);
-        size_t left = 1000000;
-        while (left > 0) {
-            size_t n = left < chunk_sizes[c] ? left : chunk_sizes[c];
-            util_sha1_update(&ctx, chunk, n);
-            left -= n;
-        }
-        unsigned char digest[UTIL_SHA1_LEN];
-        char hex[UTIL_SHA1_HEX_LEN + 1];
-        util_sha1_final(&ctx, digest);
-        util_sha1_to_hex(digest, hex);
-        if (strcmp(hex, MILLION_A_SHA1) != 0)
-            fail_msg("chunks of %zu bytes: got %s, expected %s", chunk_sizes[c], hex,
-                     MILLION_A_SHA1);
-    }
-    char *big = malloc(1000000);
-    assert_non_null(big);
-    memset(big, 'a', 1000000);
-    char hex[UTIL_SHA1_HEX_LEN + 1];
-    util_sha1_hex(big, 1000000, hex);
-    free(big);
-    assert_string_equal(hex, MILLION_A_SHA1);
+    digest_check_million_a(&ALGO, chunk_sizes, sizeof chunk_sizes / sizeof chunk_sizes[0],
+                           MILLION_A_SHA1);
 }
 
 static void fill_pattern(unsigned char *buf, size_t n)
@@ -99,58 +97,12 @@ static void fill_pattern(unsigned char *buf, size_t n)
         buf[i] = (unsigned char)(i * 41 + 3);
 }
 
-/* sha1sum's digest of the first len bytes of the pattern, through a file in
- * dir. False when sha1sum could not be run. */
-static bool reference_hex(const char *dir, size_t len, char out[UTIL_SHA1_HEX_LEN + 1])
-{
-    unsigned char buf[PATTERN_MAX];
-    fill_pattern(buf, len);
-    char path[512];
-    snprintf(path, sizeof path, "%s/pattern-%zu", dir, len);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "sha1sum '%s' 2>/dev/null", path);
-    FILE *p = popen(cmd, "r");
-    bool ok = false;
-    if (p) {
-        char line[256];
-        if (fgets(line, sizeof line, p) && strlen(line) > UTIL_SHA1_HEX_LEN &&
-            line[UTIL_SHA1_HEX_LEN] == ' ') {
-            memcpy(out, line, UTIL_SHA1_HEX_LEN);
-            out[UTIL_SHA1_HEX_LEN] = '\0';
-            ok = true;
-        }
-        if (pclose(p) != 0)
-            ok = false;
-    }
-    unlink(path);
-    return ok;
-}
-
 static void test_lengths_against_sha1sum(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/cesar-sha1-XXXXXX";
-    assert_non_null(mkdtemp(dir));
     unsigned char buf[PATTERN_MAX];
     fill_pattern(buf, sizeof buf);
-    bool ran = true;
-    for (size_t len = 0; len <= PATTERN_MAX && ran; len++) {
-        char want[UTIL_SHA1_HEX_LEN + 1], got[UTIL_SHA1_HEX_LEN + 1];
-        ran = reference_hex(dir, len, want);
-        if (!ran)
-            break;
-        util_sha1_hex(buf, len, got);
-        if (strcmp(want, got) != 0)
-            fail_msg("length %zu: sha1sum says %s, util_sha1_hex %s", len, want, got);
-    }
-    rmdir(dir);
-    if (!ran)
-        skip(); /* no coreutils sha1sum here */
+    digest_check_lengths(&ALGO, buf, sizeof buf);
 }
 
 static void test_incremental_every_split(void **state)
@@ -158,20 +110,7 @@ static void test_incremental_every_split(void **state)
     (void)state;
     unsigned char buf[PATTERN_MAX];
     fill_pattern(buf, sizeof buf);
-    unsigned char whole[UTIL_SHA1_LEN];
-    util_sha1(buf, sizeof buf, whole);
-    for (size_t a = 0; a <= sizeof buf; a++) {
-        size_t b = a + (sizeof buf - a) / 3;
-        util_sha1_ctx ctx;
-        util_sha1_init(&ctx);
-        util_sha1_update(&ctx, buf, a);
-        util_sha1_update(&ctx, NULL, 0);
-        util_sha1_update(&ctx, buf + a, b - a);
-        util_sha1_update(&ctx, buf + b, sizeof buf - b);
-        unsigned char parts[UTIL_SHA1_LEN];
-        util_sha1_final(&ctx, parts);
-        assert_memory_equal(parts, whole, UTIL_SHA1_LEN);
-    }
+    digest_check_every_split(&ALGO, buf, sizeof buf, 3);
 }
 
 static void test_hex_form(void **state)

@@ -17,7 +17,29 @@
 
 #include "util/util.h"
 
+#include "digest_check.h"
+
 #define PATTERN_MAX 130
+
+static void ctx_init(void *ctx)
+{
+    util_sha256_init(ctx);
+}
+
+static void ctx_update(void *ctx, const void *data, size_t n)
+{
+    util_sha256_update(ctx, data, n);
+}
+
+static void ctx_final(void *ctx, unsigned char *digest)
+{
+    util_sha256_final(ctx, digest);
+}
+
+static const digest_algo ALGO = {
+    "sha256sum", UTIL_SHA256_LEN, UTIL_SHA256_HEX_LEN, sizeof(util_sha256_ctx), ctx_init, ctx_update,
+    ctx_final, util_sha256_to_hex, util_sha256_hex,
+};
 
 static void assert_hex_of(const char *msg, const char *expected)
 {
@@ -48,32 +70,11 @@ static void test_nist_short_messages(void **state)
 static void test_million_a(void **state)
 {
     (void)state;
-    const char *expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
-    char hex[UTIL_SHA256_HEX_LEN + 1];
-
-    /* In uneven pieces, so partial blocks are topped up across calls. */
-    char chunk[997];
-    memset(chunk, 'a', sizeof chunk);
-    util_sha256_ctx ctx;
-    util_sha256_init(&ctx);
-    size_t left = 1000000;
-    while (left > 0) {
-        size_t n = left < sizeof chunk ? left : sizeof chunk;
-        util_sha256_update(&ctx, chunk, n);
-        left -= n;
-    }
-    unsigned char digest[UTIL_SHA256_LEN];
-    util_sha256_final(&ctx, digest);
-    util_sha256_to_hex(digest, hex);
-    assert_string_equal(hex, expected);
-
-    /* And as one buffer. */
-    char *big = malloc(1000000);
-    assert_non_null(big);
-    memset(big, 'a', 1000000);
-    util_sha256_hex(big, 1000000, hex);
-    free(big);
-    assert_string_equal(hex, expected);
+    /* In uneven pieces (997 among them), so partial blocks are topped up
+     * across calls in every alignment; then as one buffer. */
+    static const size_t chunk_sizes[] = {1, 3, 7, 13, 55, 56, 63, 64, 65, 127, 997, 4099};
+    digest_check_million_a(&ALGO, chunk_sizes, sizeof chunk_sizes / sizeof chunk_sizes[0],
+                           "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 static void fill_pattern(unsigned char *buf, size_t n)
@@ -83,58 +84,12 @@ static void fill_pattern(unsigned char *buf, size_t n)
         buf[i] = (unsigned char)(i * 37 + 11);
 }
 
-/* sha256sum's digest of the first len bytes of the pattern, via a file in
- * dir. Returns false when sha256sum could not be run. */
-static bool reference_hex(const char *dir, size_t len, char out[UTIL_SHA256_HEX_LEN + 1])
-{
-    unsigned char buf[PATTERN_MAX];
-    fill_pattern(buf, len);
-    char path[512];
-    snprintf(path, sizeof path, "%s/pattern-%zu", dir, len);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "sha256sum '%s' 2>/dev/null", path);
-    FILE *p = popen(cmd, "r");
-    bool ok = false;
-    if (p) {
-        char line[256];
-        if (fgets(line, sizeof line, p) && strlen(line) > UTIL_SHA256_HEX_LEN &&
-            line[UTIL_SHA256_HEX_LEN] == ' ') {
-            memcpy(out, line, UTIL_SHA256_HEX_LEN);
-            out[UTIL_SHA256_HEX_LEN] = '\0';
-            ok = true;
-        }
-        if (pclose(p) != 0)
-            ok = false;
-    }
-    unlink(path);
-    return ok;
-}
-
 static void test_lengths_against_sha256sum(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/cesar-sha256-XXXXXX";
-    assert_non_null(mkdtemp(dir));
     unsigned char buf[PATTERN_MAX];
     fill_pattern(buf, sizeof buf);
-    bool ran = true;
-    for (size_t len = 0; len <= PATTERN_MAX && ran; len++) {
-        char want[UTIL_SHA256_HEX_LEN + 1], got[UTIL_SHA256_HEX_LEN + 1];
-        ran = reference_hex(dir, len, want);
-        if (!ran)
-            break;
-        util_sha256_hex(buf, len, got);
-        if (strcmp(want, got) != 0)
-            fail_msg("length %zu: sha256sum says %s, util_sha256_hex %s", len, want, got);
-    }
-    rmdir(dir);
-    if (!ran)
-        skip(); /* no coreutils sha256sum here */
+    digest_check_lengths(&ALGO, buf, sizeof buf);
 }
 
 static void test_incremental_every_split(void **state)
@@ -142,21 +97,7 @@ static void test_incremental_every_split(void **state)
     (void)state;
     unsigned char buf[PATTERN_MAX];
     fill_pattern(buf, sizeof buf);
-    unsigned char whole[UTIL_SHA256_LEN];
-    util_sha256(buf, sizeof buf, whole);
-    for (size_t a = 0; a <= sizeof buf; a++) {
-        /* Three pieces: [0,a), [a,b), [b,end), with b walking too. */
-        size_t b = a + (sizeof buf - a) / 2;
-        util_sha256_ctx ctx;
-        util_sha256_init(&ctx);
-        util_sha256_update(&ctx, buf, a);
-        util_sha256_update(&ctx, buf + a, b - a);
-        util_sha256_update(&ctx, NULL, 0);
-        util_sha256_update(&ctx, buf + b, sizeof buf - b);
-        unsigned char parts[UTIL_SHA256_LEN];
-        util_sha256_final(&ctx, parts);
-        assert_memory_equal(parts, whole, UTIL_SHA256_LEN);
-    }
+    digest_check_every_split(&ALGO, buf, sizeof buf, 2);
 }
 
 static void test_hex_form(void **state)

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asr/asr.h"
+#include "fetch/fetch.h"
 #include "format/format.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -241,6 +243,23 @@ static int trace_index(const phase_trace *t, const char *phase)
         if (strcmp(t->phases[i], phase) == 0)
             return i;
     return -1;
+}
+
+/* The pool's Whisper and cache defaults are asr's and fetch's own, so a
+ * server left at its defaults decodes and caches like the CLI. */
+static void test_default_params_follow_asr_and_fetch(void **state)
+{
+    (void)state;
+    worker_params p = worker_default_params();
+    asr_params ap = asr_default_params();
+    fetch_cache_params cp = fetch_cache_default_params();
+    assert_int_equal(p.beam_size, ap.beam_size);
+    assert_int_equal(p.condition_on_previous_text, ap.condition_on_previous_text);
+    assert_int_equal(p.temperature_fallback, ap.temperature_fallback);
+    assert_int_equal(p.vad_filter, ap.vad_filter);
+    assert_float_equal(p.cache_max_age_seconds, cp.max_age_seconds, 0.0);
+    assert_true(p.cache_max_bytes == cp.max_bytes);
+    assert_true(p.download_timeout_ms < 0); /* fetch's own default */
 }
 
 static worker_params params_for(fixture *f, int n_workers)
@@ -1122,6 +1141,7 @@ static void test_no_diarize_transcribes_to_90(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_params_follow_asr_and_fetch),
         cmocka_unit_test_setup_teardown(test_rejects_bad_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_unknown_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_jobs_complete, setup, teardown),
