@@ -109,25 +109,9 @@ static int diarize(const cli_diarize_args *a)
     if (exit_code != CLI_EXIT_OK)
         goto cleanup;
 
-    if (!cli_job_run(&job)) {
-        exit_code = CLI_EXIT_FAILURE;
+    exit_code = cli_download_run_job(&job, a->input, &dl, "RTTM");
+    if (exit_code != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (cli_job_interrupted() || job.rc == PIPELINE_ERR_CANCELLED) {
-        cli_job_bar_clear(&job);
-        cli_error("interrupted; no RTTM written");
-        exit_code = CLI_EXIT_INTERRUPTED;
-        goto cleanup;
-    }
-    if (job.rc != PIPELINE_OK) {
-        const char *why = job.err[0] ? job.err : pipeline_strerror(job.rc);
-        cli_job_bar_clear(&job);
-        if (is_url)
-            cli_download_explain(&dl, a->input, why, err, sizeof err);
-        cli_error("%s", is_url ? err : why);
-        exit_code = CLI_EXIT_FAILURE;
-        goto cleanup;
-    }
     cli_job_bar_phase(&job, PIPELINE_PHASE_FORMATTING, 1.0);
     int written = render_and_write(a, &job.result, is_url ? dl.source : a->input, err,
                                    sizeof err);

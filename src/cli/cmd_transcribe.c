@@ -253,24 +253,11 @@ static int transcribe(const cli_transcribe_args *a)
     if (exit_code != CLI_EXIT_OK)
         goto cleanup;
 
-    if (!cli_job_run(&job)) {
-        exit_code = CLI_EXIT_FAILURE;
-        goto cleanup;
-    }
-    if (cli_job_interrupted() || job.rc == PIPELINE_ERR_CANCELLED) {
-        cli_job_bar_clear(&job);
-        cli_error("interrupted; no transcript written");
-        exit_code = CLI_EXIT_INTERRUPTED;
-        goto cleanup;
-    }
-    if (job.rc != PIPELINE_OK) {
-        cli_job_bar_clear(&job);
-        if (is_url)
-            cli_download_explain(&dl, a->input, job.err, err, sizeof err);
-        cli_error("%s", is_url ? err : job.err);
+    exit_code = cli_download_run_job(&job, a->input, &dl, "transcript");
+    if (exit_code == CLI_EXIT_FAILURE && job.rc != PIPELINE_OK)
         exit_code = exit_code_for(job.rc, &job.result);
+    if (exit_code != CLI_EXIT_OK)
         goto cleanup;
-    }
     cli_job_bar_phase(&job, PIPELINE_PHASE_FORMATTING, 0.9);
     int written = write_output(a, &job.result, is_url ? dl.source : a->input, err, sizeof err);
     cli_job_bar_clear(&job);

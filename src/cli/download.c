@@ -76,27 +76,15 @@ static void on_progress(double fraction, long long bytes, void *user_data)
  * segment (without query or fragment), else its host. */
 static void source_name(const char *url, char *out, size_t n)
 {
-    fetch_link_kind kind;
-    char id[FETCH_VIDEO_ID_MAX];
-    if (fetch_classify(url, &kind, id, NULL, 0) == FETCH_OK && kind == FETCH_LINK_YOUTUBE) {
-        util_strlcpy(out, id, n);
+    fetch_link_name(url, out, n);
+    if (out[0] || n == 0)
         return;
-    }
-    const char *start = strstr(url, "://");
-    start = start ? start + 3 : url;
-    size_t end = strcspn(start, "?#");
-    const char *seg = start;
-    for (size_t i = 0; i < end; i++)
-        if (start[i] == '/')
-            seg = start + i + 1;
-    size_t len = (size_t)(start + end - seg);
-    if (len == 0) {
-        seg = start;
-        len = strcspn(start, "/?#");
-    }
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    size_t len = strcspn(host, "/?#");
     if (len >= n)
         len = n - 1;
-    memcpy(out, seg, len);
+    memcpy(out, host, len);
     out[len] = '\0';
 }
 
@@ -221,4 +209,27 @@ int cli_download_input(cli_job *job, const char *input, const config_values *v, 
     else
         job->input = d->path;
     return exit_code;
+}
+
+int cli_download_run_job(cli_job *job, const char *input, const cli_download *d,
+                         const char *what)
+{
+    if (!cli_job_run(job))
+        return CLI_EXIT_FAILURE;
+    if (cli_job_interrupted() || job->rc == PIPELINE_ERR_CANCELLED) {
+        cli_job_bar_clear(job);
+        cli_error("interrupted; no %s written", what);
+        return CLI_EXIT_INTERRUPTED;
+    }
+    if (job->rc == PIPELINE_OK)
+        return CLI_EXIT_OK;
+    const char *why = job->err[0] ? job->err : pipeline_strerror(job->rc);
+    char explained[4096];
+    cli_job_bar_clear(job);
+    if (cli_download_is_url(input)) {
+        cli_download_explain(d, input, why, explained, sizeof explained);
+        why = explained;
+    }
+    cli_error("%s", why);
+    return CLI_EXIT_FAILURE;
 }

@@ -40,6 +40,16 @@ int cli_download_run(const char *url, const config_values *v, bool no_cache, boo
 int cli_download_input(cli_job *job, const char *input, const config_values *v, bool no_cache,
                        bool show_bar, const char *what, cli_download *d);
 
+/* The rest of the run both commands share, after cli_download_input:
+ * runs job (cli_job_run) and, when it gave nothing to write, clears the bar
+ * and prints why: "interrupted; no <what> written", or the pipeline's
+ * message (naming the URL, not the temporary file, when input is a link).
+ * Returns CLI_EXIT_OK when the pipeline succeeded (the bar is left up for
+ * the caller's formatting phase), CLI_EXIT_INTERRUPTED after Ctrl-C, else
+ * CLI_EXIT_FAILURE (job->rc says which pipeline error, if any). */
+int cli_download_run_job(cli_job *job, const char *input, const cli_download *d,
+                         const char *what);
+
 /* Removes the downloaded file and the temporary directory; NULL-safe and
  * safe to call twice. */
 void cli_download_clear(cli_download *d);

@@ -243,14 +243,14 @@ static int parse_options(int argc, char **argv, cli_transcribe_args *a, time_and
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":o:f:e:m:l:t:qvh", transcribe_options, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            const char *what = optopt ? NULL : argv[optind - 1];
-            if (c == ':')
-                return util_errf(err, errlen, CLI_EXIT_USAGE, "option '%s' needs a value",
-                                 argv[optind - 1]);
-            if (what)
-                return util_errf(err, errlen, CLI_EXIT_USAGE, "unknown option '%s'", what);
-            return util_errf(err, errlen, CLI_EXIT_USAGE, "unknown option '-%c'", optopt);
+        if (c == ':')
+            return util_errf(err, errlen, CLI_EXIT_USAGE, "option '%s' needs a value",
+                             argv[optind - 1]);
+        if (c == '?') {
+            if (optopt)
+                return util_errf(err, errlen, CLI_EXIT_USAGE, "unknown option '-%c'", optopt);
+            return util_errf(err, errlen, CLI_EXIT_USAGE, "unknown option '%s'",
+                             argv[optind - 1]);
         }
         int rc = apply_option(a, c, optarg, tf, err, errlen);
         if (rc != CLI_EXIT_OK)

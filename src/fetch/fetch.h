@@ -68,6 +68,12 @@ typedef enum {
 int fetch_classify(const char *url, fetch_link_kind *kind, char video_id[FETCH_VIDEO_ID_MAX],
                    char *err, size_t errlen);
 
+/* The name a link's media goes by, for a transcript's source: a YouTube
+ * video's id, else the last segment of the URL's path (without query or
+ * fragment), truncated to n - 1 bytes; "" when that segment is empty (no
+ * path, or one ending in '/'). Pure. */
+void fetch_link_name(const char *url, char *out, size_t n);
+
 /* ---- downloads ---------------------------------------------------------- */
 
 /* fraction 0..1 when the total is known, -1 when not; bytes so far. Called

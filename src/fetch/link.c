@@ -447,3 +447,27 @@ cleanup:
     util_buf_free(&b);
     return rc;
 }
+
+void fetch_link_name(const char *url, char *out, size_t n)
+{
+    fetch_link_kind kind;
+    char id[FETCH_VIDEO_ID_MAX];
+    if (n == 0)
+        return;
+    if (fetch_classify(url, &kind, id, NULL, 0) == FETCH_OK && kind == FETCH_LINK_YOUTUBE) {
+        util_strlcpy(out, id, n);
+        return;
+    }
+    const char *start = strstr(url, "://");
+    start = start ? start + 3 : url;
+    size_t end = strcspn(start, "?#");
+    const char *seg = start + end; /* empty unless the path has a '/' */
+    for (size_t i = 0; i < end; i++)
+        if (start[i] == '/')
+            seg = start + i + 1;
+    size_t len = (size_t)(start + end - seg);
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, seg, len);
+    out[len] = '\0';
+}

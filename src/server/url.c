@@ -76,32 +76,6 @@ static int add_member(url_request *u, const char *key, json_t *v, url_problem *p
     return 0;
 }
 
-/* The name shown as the transcript's source: the video id, or the URL's
- * last path segment (without query or fragment); "" when there is none. */
-static void display_name(url_request *u, fetch_link_kind kind, const char *video_id)
-{
-    u->original_name[0] = '\0';
-    if (kind == FETCH_LINK_YOUTUBE) {
-        util_strlcpy(u->original_name, video_id, sizeof u->original_name);
-        return;
-    }
-    const char *rest = strstr(u->url, "://");
-    rest = rest ? rest + 3 : u->url;
-    size_t end = strcspn(rest, "?#");
-    const char *path = memchr(rest, '/', end);
-    if (!path)
-        return;
-    const char *last = path;
-    for (const char *q = path; q < rest + end; q++)
-        if (*q == '/')
-            last = q + 1;
-    size_t n = (size_t)(rest + end - last);
-    if (n >= sizeof u->original_name)
-        n = sizeof u->original_name - 1;
-    memcpy(u->original_name, last, n);
-    u->original_name[n] = '\0';
-}
-
 static int check_url(url_request *u, json_t *v, url_problem *p)
 {
     if (!json_is_string(v) || json_string_length(v) == 0)
@@ -116,7 +90,8 @@ static int check_url(url_request *u, json_t *v, url_problem *p)
     char why[512] = "";
     if (fetch_classify(u->url, &kind, video_id, why, sizeof why) != FETCH_OK)
         return reject(p, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_url", "url", "%s", why);
-    display_name(u, kind, video_id);
+    /* The transcript's source: the video id or the last path segment. */
+    fetch_link_name(u->url, u->original_name, sizeof u->original_name);
     return 0;
 }
 

@@ -19,7 +19,6 @@
 // clang-format on
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "diarize/diarize.h"
+#include "util/util.h"
 
 #define RATE 16000
 #define PI 3.14159265358979323846
@@ -581,14 +581,6 @@ done:
     return out;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int append(float **buf, size_t *n, size_t *cap, const float *x, size_t count)
 {
     if (*n + count > *cap) {
@@ -687,7 +679,7 @@ static int teardown_conversation(void **state)
     free(g.audio);
     g.audio = NULL;
     if (g.have_dir)
-        nftw(g.dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+        util_remove_tree(g.dir, false, NULL, 0);
     unsetenv(FAULT_ENV);
     return 0;
 }

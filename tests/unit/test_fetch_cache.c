@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,19 +50,10 @@ static int setup(void **state)
     return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
-    nftw(f->root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    util_remove_tree(f->root, false, NULL, 0);
     free(f);
     return 0;
 }

@@ -290,6 +290,33 @@ static void test_cache_key_idempotent(void **state)
     }
 }
 
+/* fetch_link_name: the video id, the last path segment without query or
+ * fragment, or "" (the CLI then falls back to the host, the API to none). */
+static void test_link_name(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *name;
+    } cases[] = {
+        {"https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=10", "dQw4w9WgXcQ"},
+        {"https://youtu.be/dQw4w9WgXcQ", "dQw4w9WgXcQ"},
+        {"https://example.com/media/talk.mp3?sig=1#t=5", "talk.mp3"},
+        {"https://example.com/a/b/", ""},
+        {"https://example.com", ""},
+        {"https://example.com?x=/y.mp3", ""},
+        {"http://user@example.com:8080/x.ogg", "x.ogg"},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(out, 'x', sizeof out);
+        fetch_link_name(cases[i].url, out, sizeof out);
+        assert_string_equal(out, cases[i].name);
+    }
+    char small[5];
+    fetch_link_name("https://example.com/recording.wav", small, sizeof small);
+    assert_string_equal(small, "reco");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_url_parts),
         cmocka_unit_test(test_cache_keys),
         cmocka_unit_test(test_cache_key_idempotent),
+        cmocka_unit_test(test_link_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -348,15 +347,6 @@ static void stop_server(server *s)
     s->out_fd = -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -392,7 +382,7 @@ static int teardown(void **state)
     stop_server(&g_http);
     stop_server(&g_slow);
     if (g_base[0])
-        nftw(g_base, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        util_remove_tree(g_base, false, NULL, 0);
     return 0;
 }
 
