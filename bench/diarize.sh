@@ -12,6 +12,14 @@
 #      resident memory and DER at collar 0.25. It is generated once into
 #      BENCH_CACHE (default ${TMPDIR:-/tmp}/cesar-bench-cache) and reused.
 # Targets are printed beside the figures. Set AMI_DIR to use other clips.
+#
+# ENGINE=pyannote bench/diarize.sh measures the pyannote engine instead (issue
+# 7: RTF <= 0.05 on 2 cores, peak < 500 MB for an hour). Its real weights are
+# gated and cannot be downloaded here, so it runs on random-weight checkpoints
+# of the real sizes (tests/pyannote/make_models.py, made once into
+# BENCH_CACHE): the speed and memory figures are those of the real models,
+# the DER figures mean nothing. THREADS (default 2) sets the threads, and
+# CESAR_PYANNOTE_GEMM=f32 forces float32 products instead of AMX bf16x3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CESAR=${CESAR:-${1:-build/cesar}}
@@ -19,6 +27,8 @@ AMI_DIR=${AMI_DIR:-/work/shared/data/diarization/ami-debug}
 MINUTES=${BENCH_MINUTES:-60}
 CACHE=${BENCH_CACHE:-${TMPDIR:-/tmp}/cesar-bench-cache}
 GEN=tests/diarize/make_conversation.py
+ENGINE=${ENGINE:-builtin}
+THREADS=${THREADS:-2}
 
 [ -x "$CESAR" ] || { echo "no cesar binary at $CESAR (build first, or set CESAR=)" >&2; exit 1; }
 "$CESAR" diarize --help >/dev/null 2>&1 || { echo "$CESAR has no working 'diarize' command" >&2; exit 1; }
@@ -27,6 +37,22 @@ GEN=tests/diarize/make_conversation.py
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/cesar-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
+ENGINE_ARGS=(--diarization-engine "$ENGINE" --threads "$THREADS")
+if [ "$ENGINE" = pyannote ]; then
+    MODELS=$CACHE/pyannote-random-models
+    if [ ! -s "$MODELS/pyannote/wespeaker-voxceleb-resnet34-LM/pytorch_model.bin" ]; then
+        mkdir -p "$MODELS"
+        /usr/bin/python3 tests/pyannote/make_models.py --models-dir "$MODELS" >/dev/null
+    fi
+    printf 'models_dir = "%s"\n' "$MODELS" >"$W/config.toml"
+    ENGINE_ARGS+=(--config "$W/config.toml")
+    RTF_TARGET=0.05 RSS_TARGET=500
+    echo "engine pyannote (random weights of the real sizes: DER is meaningless), $THREADS threads, products ${CESAR_PYANNOTE_GEMM:-auto}"
+else
+    RTF_TARGET=0.02 RSS_TARGET=300
+    echo "engine $ENGINE, $THREADS threads"
+fi
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 export LC_ALL=C.UTF-8   # speaker names may be non-ASCII
 
 # diarize ID WAV: runs cesar diarize into $W/ID.hyp.rttm with the file id
@@ -34,7 +60,7 @@ export LC_ALL=C.UTF-8   # speaker names may be non-ASCII
 diarize() {
     local id=$1 wav=$2 t0 t1 rss_kb
     t0=$(date +%s.%N)
-    if ! /usr/bin/time -f '%M' -o "$W/$id.time" "$CESAR" diarize "$wav" -o "$W/$id.raw.rttm" \
+    if ! /usr/bin/time -f '%M' -o "$W/$id.time" "$CESAR" diarize "$wav" -o "$W/$id.raw.rttm" "${ENGINE_ARGS[@]}" \
             >"$W/$id.out" 2>"$W/$id.err" </dev/null; then
         echo "cesar diarize $wav failed:" >&2; cat "$W/$id.err" >&2; exit 1
     fi
@@ -94,8 +120,12 @@ printf '%-6s %8.1f %8s %8.2f %8.4f %11s%% %11s%%\n' all "$total_audio" \
 echo "   at collar 0:    $(grep '^DER ' "$W/der0" | tail -n 1)"
 echo "   at collar 0.25: $(grep '^DER ' "$W/der25" | tail -n 1)"
 grep ' mapping: ' "$W/der25" | sed 's/^/   /'
-echo "AMI DER (collar 0.25) $ami25%   target < 25%     $(verdict "$ami25" 25)"
-echo "AMI RTF $rtf   target <= 0.02   $(verdict "$rtf" 0.020001)   (peak $peak MB per 30 s clip)"
+if [ "$ENGINE" = pyannote ]; then
+    echo "AMI DER (collar 0.25) $ami25%   (random weights: not a quality figure)"
+else
+    echo "AMI DER (collar 0.25) $ami25%   target < 25%     $(verdict "$ami25" 25)"
+fi
+echo "AMI RTF $rtf   target <= $RTF_TARGET   $(verdict "$rtf" "${RTF_TARGET}0001")   (peak $peak MB per 30 s clip)"
 
 # --- c: long synthetic conversation ------------------------------------------
 echo
@@ -119,6 +149,6 @@ long_der=$(total_of <"$W/derlong")
 printf 'audio %.1f s, wall %.2f s, speakers ref %d, hyp %d\n' "$audio" "$WALL" \
     "$(speakers "$base.rttm" "$fid")" "$(speakers "$W/$fid.hyp.rttm" "$fid")"
 echo "   $(grep '^DER ' "$W/derlong" | tail -n 1)"
-echo "long RTF  $long_rtf   target <= 0.02   $(verdict "$long_rtf" 0.020001)"
-echo "long peak $RSS MB   target < 300 MB  $(verdict "$RSS" 300)"
+echo "long RTF  $long_rtf   target <= $RTF_TARGET   $(verdict "$long_rtf" "${RTF_TARGET}0001")"
+echo "long peak $RSS MB   target < $RSS_TARGET MB  $(verdict "$RSS" "$RSS_TARGET")"
 echo "long DER (collar 0.25) $long_der%   (synthetic; the quality test asks <= 5% on short files)"

@@ -17,6 +17,7 @@
 #include "cli/download.h"
 #include "cli/job.h"
 #include "cli/output_check.h"
+#include "models/models.h"
 #include "pipeline/pipeline.h"
 #include "util/util.h"
 
@@ -34,6 +35,10 @@ static void fill_params(const cli_diarize_args *a, cli_job *job)
     job->params.diarization.n_threads =
         v->threads > 0 ? v->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     job->params.diarization.vad_model = v->vad_model;
+    models_dir_default(v->models_dir, v->data_dir, job->models_dir, sizeof job->models_dir);
+    cli_diarization_settings(v->diarization_engine, job->models_dir, v->data_dir, v->hub_url,
+                             v->hub_allow_insecure, v->hf_token, v->diarization_step_ms,
+                             &job->params.diarization);
     cli_speakers_apply(&a->speakers, &job->params.diarization);
 }
 

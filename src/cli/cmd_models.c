@@ -5,6 +5,12 @@
  * a name nobody knows is a usage error (2, with the known names), a known
  * model that is missing or a failed download is a runtime failure (1), and
  * Ctrl-C during a pull is 130 with the partial file kept for resuming.
+ *
+ * The name "pyannote" is the pyannote diarization model set (two files from
+ * the Hugging Face hub, fetched with a token: hf_token in the config file,
+ * else HF_TOKEN, else $HF_HOME/token); it is handled beside the Whisper
+ * catalog, by the models_pyannote_* functions. A token problem is a runtime
+ * failure (1); an insecure hub_url a configuration error (2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +26,7 @@
 #define PULL_LABEL "Downloading "
 #define VERIFY_LABEL "Verifying   " /* as wide as PULL_LABEL, so the bar stays put */
 #define REDRAW_INTERVAL 0.1          /* seconds between redraws of the bar */
+#define MODELS_PYANNOTE_NAME "pyannote" /* the diarization model set's name here */
 
 typedef struct {
     const char *action;      /* list, pull, rm, path */
@@ -45,7 +52,8 @@ static void usage(FILE *f)
         "       cesar models rm NAME\n"
         "       cesar models path NAME\n"
         "\n"
-        "Whisper model files (ggml-NAME.bin) in the models directory.\n"
+        "Whisper model files (ggml-NAME.bin) in the models directory, and the\n"
+        "pyannote diarization models (NAME \"pyannote\").\n"
         "  list         every known model, its size and whether it is installed\n"
         "  pull NAME    download NAME from the Hugging Face repository (models_url),\n"
         "               resuming an interrupted download, check its SHA-1 and\n"
@@ -62,7 +70,14 @@ static void usage(FILE *f)
         "  --no-verify       pull: skip the SHA-1 check (for models without a known digest)\n"
         "\n"
         "Models known beyond the built-in list come from the file named by the\n"
-        "models_catalog key, one \"NAME SIZE SHA1\" line per model.\n");
+        "models_catalog key, one \"NAME SIZE SHA1\" line per model.\n"
+        "\n"
+        "'pull pyannote' downloads pyannote/segmentation-3.0 and\n"
+        "pyannote/wespeaker-voxceleb-resnet34-LM from the Hugging Face hub (hub_url)\n"
+        "with your access token: hf_token in the config file, else the HF_TOKEN\n"
+        "environment variable, else the file $HF_HOME/token\n"
+        "(~/.cache/huggingface/token). Accept both models' conditions on\n"
+        "huggingface.co with the token's account first.\n");
 }
 
 /* ---- arguments ------------------------------------------------------------ */
@@ -207,7 +222,10 @@ static void unknown_name(const models_ctx *ctx, const char *name, char *err, siz
 
 /* ---- list ----------------------------------------------------------------- */
 
-static void print_json(const models_item *items, size_t n, bool installed_only)
+static void pyannote_json(util_buf *b, const models_pyannote_status *st);
+
+static void print_json(const models_item *items, size_t n, bool installed_only,
+                       const models_pyannote_status *pyannote)
 {
     util_buf b = UTIL_BUF_INIT(0);
     bool first = true;
@@ -230,6 +248,11 @@ static void print_json(const models_item *items, size_t n, bool installed_only)
         util_buf_printf(&b, ", \"partial_bytes\": %lld, \"path\": ", it->partial_bytes);
         util_buf_json_string(&b, it->path);
         util_buf_puts(&b, "}");
+    }
+    if (!installed_only || pyannote->installed) {
+        util_buf_puts(&b, first ? "\n  " : ",\n  ");
+        first = false;
+        pyannote_json(&b, pyannote);
     }
     util_buf_puts(&b, first ? "]\n" : "\n]\n");
     if (b.data)
@@ -258,28 +281,47 @@ static void print_table(const models_item *items, size_t n, bool installed_only)
     }
 }
 
+static void pyannote_table_line(const models_ctx *ctx, const models_pyannote_status *st);
+
 static int run_list(const models_args *a, models_ctx *ctx)
 {
     char err[1024];
     models_item *items = NULL;
     size_t n = 0;
-    if (models_list(ctx->catalog, ctx->dir, &items, &n, err, sizeof err) != MODELS_OK) {
+    models_pyannote_status st;
+    if (models_list(ctx->catalog, ctx->dir, &items, &n, err, sizeof err) != MODELS_OK ||
+        models_pyannote_status_get(ctx->dir, &st, err, sizeof err) != MODELS_OK) {
+        free(items);
         cli_error("%s", err);
         return CLI_EXIT_FAILURE;
     }
-    if (a->json)
-        print_json(items, n, a->installed_only);
-    else
+    if (a->json) {
+        print_json(items, n, a->installed_only, &st);
+    } else {
         print_table(items, n, a->installed_only);
+        if (!a->installed_only || st.installed)
+            pyannote_table_line(ctx, &st);
+    }
     free(items);
     return CLI_EXIT_OK;
 }
 
 /* ---- path and rm ------------------------------------------------------------ */
 
+static int run_path_pyannote(models_ctx *ctx);
+static int run_rm_pyannote(models_ctx *ctx);
+static int run_pull_pyannote(models_ctx *ctx);
+
+static bool is_pyannote(const char *name)
+{
+    return strcmp(name, MODELS_PYANNOTE_NAME) == 0;
+}
+
 static int run_path(const models_args *a, models_ctx *ctx)
 {
     char path[4096], err[4096];
+    if (is_pyannote(a->name))
+        return run_path_pyannote(ctx);
     int rc = models_locate(ctx->dir, a->name, path, sizeof path, err, sizeof err);
     if (rc == MODELS_OK) {
         printf("%s\n", path);
@@ -298,6 +340,8 @@ static int run_rm(const models_args *a, models_ctx *ctx)
 {
     char err[4096];
     bool partial = false;
+    if (is_pyannote(a->name))
+        return run_rm_pyannote(ctx);
     int rc = models_remove(ctx->dir, a->name, &partial, err, sizeof err);
     if (rc == MODELS_ERR_NOT_INSTALLED && !models_find(ctx->catalog, a->name)) {
         unknown_name(ctx, a->name, err, sizeof err);
@@ -376,6 +420,13 @@ static int run_pull(const models_args *a, models_ctx *ctx)
 {
     char err[4096], part[4096];
     const config_values *v = config_get(ctx->cfg);
+    if (is_pyannote(a->name) && a->no_verify) {
+        cli_error("models pull pyannote: --no-verify applies to Whisper models only (the "
+                  "pyannote files are always checked against the hub's SHA-256)");
+        return CLI_EXIT_USAGE;
+    }
+    if (is_pyannote(a->name))
+        return run_pull_pyannote(ctx);
     if (models_is_path(a->name)) {
         cli_error("models pull takes a model name, not a path ('%s')", a->name);
         return CLI_EXIT_USAGE;
@@ -416,6 +467,198 @@ static int run_pull(const models_args *a, models_ctx *ctx)
     }
     cli_error("%s", err);
     return pull_exit_code(rc);
+}
+
+/* ---- pyannote ------------------------------------------------------------- */
+
+static const char *repo_short(const char *repo)
+{
+    const char *slash = strrchr(repo, '/');
+    return slash ? slash + 1 : repo;
+}
+
+static void pyannote_json(util_buf *b, const models_pyannote_status *st)
+{
+    long long size = 0, partial = 0;
+    for (int i = 0; i < MODELS_PYANNOTE_COUNT; i++) {
+        size += st->files[i].size;
+        partial += st->files[i].partial_bytes;
+    }
+    util_buf_printf(b, "{\"name\": \"%s\", \"installed\": %s, \"size\": %lld, \"size_exact\": "
+                    "%s, \"known\": true, \"sha1\": null, \"partial_bytes\": %lld, \"path\": ",
+                    MODELS_PYANNOTE_NAME, st->installed ? "true" : "false", size,
+                    st->installed ? "true" : "false", partial);
+    util_buf_json_string(b, st->files[0].path);
+    util_buf_puts(b, ", \"files\": [");
+    for (int i = 0; i < MODELS_PYANNOTE_COUNT; i++) {
+        const models_hub_file_status *f = &st->files[i];
+        util_buf_puts(b, i ? ", {\"repo\": " : "{\"repo\": ");
+        util_buf_json_string(b, f->repo);
+        util_buf_puts(b, ", \"path\": ");
+        util_buf_json_string(b, f->path);
+        util_buf_printf(b, ", \"installed\": %s, \"size\": %lld, \"partial_bytes\": %lld}",
+                        f->installed ? "true" : "false", f->size, f->partial_bytes);
+    }
+    util_buf_puts(b, "]}");
+}
+
+/* "pyannote  32.1 MiB  ✓ DIR/pyannote (segmentation-3.0 5.7 MiB, ...)", or
+ * with "-" and what each file lacks. */
+static void pyannote_table_line(const models_ctx *ctx, const models_pyannote_status *st)
+{
+    char total[32], part[2][160];
+    long long sum = 0;
+    for (int i = 0; i < MODELS_PYANNOTE_COUNT; i++) {
+        const models_hub_file_status *f = &st->files[i];
+        char size[32];
+        sum += f->size;
+        if (f->installed) {
+            format_size(f->size, false, size, sizeof size);
+            snprintf(part[i], sizeof part[i], "%s %s", repo_short(f->repo), size);
+        } else if (f->partial_bytes > 0) {
+            format_size(f->partial_bytes, false, size, sizeof size);
+            snprintf(part[i], sizeof part[i], "%s: partial download %s", repo_short(f->repo),
+                     size);
+        } else {
+            snprintf(part[i], sizeof part[i], "%s: not installed", repo_short(f->repo));
+        }
+    }
+    format_size(st->installed ? sum : 0, false, total, sizeof total);
+    if (st->installed)
+        printf("%-20s %-10s \xe2\x9c\x93 %s/pyannote (%s, %s)\n", MODELS_PYANNOTE_NAME, total,
+               ctx->dir, part[0], part[1]);
+    else
+        printf("%-20s %-10s - (%s; %s; needs a Hugging Face token)\n", MODELS_PYANNOTE_NAME,
+               total, part[0], part[1]);
+}
+
+static int run_path_pyannote(models_ctx *ctx)
+{
+    char err[4096];
+    models_pyannote_status st;
+    if (models_pyannote_status_get(ctx->dir, &st, err, sizeof err) != MODELS_OK) {
+        cli_error("%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    if (!st.installed) {
+        const models_hub_file_status *f = st.files[0].installed ? &st.files[1] : &st.files[0];
+        cli_error("the pyannote models are not installed (no %s); 'cesar models pull pyannote' "
+                  "installs them", f->path);
+        return CLI_EXIT_FAILURE;
+    }
+    for (int i = 0; i < MODELS_PYANNOTE_COUNT; i++)
+        printf("%s\n", st.files[i].path);
+    return CLI_EXIT_OK;
+}
+
+static int run_rm_pyannote(models_ctx *ctx)
+{
+    char err[4096];
+    bool partial = false;
+    if (models_pyannote_remove(ctx->dir, &partial, err, sizeof err) != MODELS_OK) {
+        cli_error("%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    printf("removed %s%s\n", MODELS_PYANNOTE_NAME,
+           partial ? " (and its partial downloads)" : "");
+    return CLI_EXIT_OK;
+}
+
+/* The token, in the order the hub's own tools use. The configuration
+ * already folds CESAR_HF_TOKEN and HF_TOKEN into hf_token; its origin says
+ * which one it was, so the message can name it. */
+static int resolve_token(const models_ctx *ctx, models_hf_token *tok, char *err, size_t errlen)
+{
+    const config_values *v = config_get(ctx->cfg);
+    config_source src = CONFIG_SRC_DEFAULT;
+    const char *file = NULL;
+    const char *cesar_env = getenv("CESAR_HF_TOKEN");
+    char name[CONFIG_MAX_STRING + 32] = "config file";
+    const char *configured = "";
+    config_origin(ctx->cfg, "hf_token", &src, &file);
+    if (src == CONFIG_SRC_FILE) {
+        snprintf(name, sizeof name, "config file %s", file ? file : "");
+        configured = v->hf_token;
+    } else if (src == CONFIG_SRC_ENV && cesar_env && *cesar_env) {
+        snprintf(name, sizeof name, "CESAR_HF_TOKEN");
+        configured = v->hf_token;
+    } else if (src == CONFIG_SRC_FLAG) {
+        snprintf(name, sizeof name, "the command line");
+        configured = v->hf_token;
+    }
+    return models_hf_token_resolve(configured, name, tok, err, errlen);
+}
+
+static void on_pyannote_progress(const char *repo, long long done, long long total,
+                                 bool verifying, void *user_data)
+{
+    (void)repo;
+    on_pull_progress(done, total, verifying, user_data);
+}
+
+static void report_pyannote(const models_pyannote_result *r)
+{
+    for (int i = 0; i < MODELS_PYANNOTE_COUNT; i++) {
+        const models_hub_file_result *f = &r->files[i];
+        char size[32];
+        format_size(f->bytes, false, size, sizeof size);
+        if (f->already_installed)
+            printf("%s is already installed (%s) at %s\n", f->repo, size, f->path);
+        else
+            printf("installed %s (%s%s) at %s\n", f->repo, size,
+                   f->sha256[0] ? ", SHA-256 verified" : "", f->path);
+    }
+}
+
+static int pyannote_exit_code(int rc)
+{
+    switch (rc) {
+    case MODELS_OK: return CLI_EXIT_OK;
+    case MODELS_ERR_INSECURE: return CLI_EXIT_USAGE; /* hub_url / hub_allow_insecure */
+    case MODELS_ERR_CANCELLED: return CLI_EXIT_INTERRUPTED;
+    default: return CLI_EXIT_FAILURE;
+    }
+}
+
+static int run_pull_pyannote(models_ctx *ctx)
+{
+    char err[4096];
+    const config_values *v = config_get(ctx->cfg);
+    models_hf_token tok;
+    int rc = resolve_token(ctx, &tok, err, sizeof err);
+    if (rc != MODELS_OK) {
+        cli_error("%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    pull_bar bar = {isatty(STDERR_FILENO) != 0, false, util_now_seconds(), 0, false};
+    models_pyannote_params p = models_pyannote_default_params();
+    p.hub_url = v->hub_url;
+    p.allow_insecure = v->hub_allow_insecure;
+    p.models_dir = ctx->dir;
+    p.token = tok.token;
+    p.token_where = tok.where;
+    p.progress = on_pyannote_progress;
+    p.progress_user_data = &bar;
+    p.cancel = cli_job_interrupt_flag();
+    p.connect_timeout_ms = (long)v->download_connect_timeout * 1000;
+    models_pyannote_result r;
+    rc = models_pyannote_pull(&p, &r, err, sizeof err);
+    memset(tok.token, 0, sizeof tok.token);
+    if (bar.drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    if (rc == MODELS_OK) {
+        report_pyannote(&r);
+        return CLI_EXIT_OK;
+    }
+    if (rc == MODELS_ERR_CANCELLED || cli_job_interrupted()) {
+        cli_error("interrupted; the partial download is kept and 'cesar models pull pyannote' "
+                  "resumes it");
+        return CLI_EXIT_INTERRUPTED;
+    }
+    cli_error("%s", err);
+    return pyannote_exit_code(rc);
 }
 
 /* ---- entry point ----------------------------------------------------------- */

@@ -220,6 +220,8 @@ static server_params make_server_params(const config_values *v, const char *db_p
     sp.diarize = v->diarize;
     sp.min_speakers = v->min_speakers;
     sp.max_speakers = v->max_speakers;
+    sp.diarization_engine = v->diarization_engine;
+    sp.hf_token = v->hf_token;
     sp.log = server_log;
     sp.log_user_data = verbosity;
     sp.ytdlp_path = v->ytdlp_path;
@@ -249,6 +251,12 @@ static worker_params make_worker_params(const config_values *v, const char *db_p
     wp.min_speakers = v->min_speakers;
     wp.max_speakers = v->max_speakers;
     wp.vad_model = v->vad_model;
+    wp.diarization_engine = v->diarization_engine;
+    wp.data_dir = v->data_dir;
+    wp.hub_url = v->hub_url;
+    wp.hub_allow_insecure = v->hub_allow_insecure;
+    wp.hf_token = v->hf_token;
+    wp.diarization_step_ms = v->diarization_step_ms;
     wp.vad_filter = v->vad_filter;
     wp.log = worker_log;
     wp.log_user_data = verbosity;

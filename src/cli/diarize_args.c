@@ -28,6 +28,7 @@ static const struct option diarize_options[] = {
     {"end-time", required_argument, NULL, OPT_END},
     {"max-duration", required_argument, NULL, OPT_MAX_DURATION},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"diarization-engine", required_argument, NULL, CLI_OPT_DIARIZATION_ENGINE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -63,6 +64,10 @@ void cli_diarize_usage(FILE *f)
         "                          stay times in the file\n"
         "      --end-time T        stop at T\n"
         "      --max-duration MIN  at most MIN minutes from the start time\n"
+        "      --diarization-engine E\n"
+        "                          builtin (default: no download) or pyannote (pyannote\n"
+        "                          3.1's models, fetched once with a Hugging Face token:\n"
+        "                          hf_token, HF_TOKEN or ~/.cache/huggingface/token)\n"
         "  -t, --threads N         worker threads (0 = all cores)\n"
         "      --no-cache          for a URL: download again, and keep no copy\n"
         "      --config PATH       configuration file (default:\n"
@@ -99,6 +104,11 @@ static int apply_option(cli_diarize_args *a, int c, const char *arg, pending *p,
     case OPT_MAX_DURATION:
         return cli_parse_minutes_option("--max-duration", arg, &p->max_minutes, err, errlen);
     case OPT_NO_CACHE: a->no_cache = true; return CLI_EXIT_OK;
+    case CLI_OPT_DIARIZATION_ENGINE:
+        if (config_set(a->cfg, "diarization_engine", arg, CONFIG_SRC_FLAG, msg, sizeof msg) !=
+            CONFIG_OK)
+            return util_errf(err, errlen, CLI_EXIT_USAGE, "%s", msg);
+        return CLI_EXIT_OK;
     case OPT_CONFIG: return CLI_EXIT_OK; /* read before the other options */
     case 'q': a->verbosity = -1; return CLI_EXIT_OK;
     case 'v': a->verbosity = 1; return CLI_EXIT_OK;
@@ -156,6 +166,8 @@ int cli_diarize_args_parse(int argc, char **argv, cli_diarize_args *a, char *err
         AUDIO_OK)
         return CLI_EXIT_USAGE;
     const config_values *v = config_get(a->cfg);
+    if ((rc = cli_check_diarization_engine(v->diarization_engine, err, errlen)) != CLI_EXIT_OK)
+        return rc;
     return cli_speakers_resolve(&p.speakers, v->min_speakers, v->max_speakers, &a->speakers,
                                 err, errlen);
 }

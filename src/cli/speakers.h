@@ -30,7 +30,21 @@ enum {
     CLI_OPT_MIN_SPEAKERS = 2000,
     CLI_OPT_MAX_SPEAKERS,
     CLI_OPT_NUM_SPEAKERS,
+    CLI_OPT_DIARIZATION_ENGINE,
 };
+
+/* ---- the diarization settings both commands share (diarization.c) ---- */
+
+/* The configured engine (diarization_engine key or --diarization-engine) is
+ * compiled in; else CLI_EXIT_USAGE with a message listing the engines. */
+int cli_check_diarization_engine(const char *engine, char *err, size_t errlen);
+
+/* dp's engine and the pyannote engine's settings from the configuration:
+ * models and data directories, hub, configured token, window step. The
+ * strings stay borrowed from v. */
+void cli_diarization_settings(const char *engine, const char *models_dir, const char *data_dir,
+                              const char *hub_url, bool hub_allow_insecure, const char *hf_token,
+                              int step_ms, diarize_params *dp);
 
 /* Records a speaker option in flags when c is one of CLI_OPT_*_SPEAKERS
  * (the last one given wins) and returns true; returns false for any other c. */

@@ -61,6 +61,7 @@ static const struct option transcribe_options[] = {
     {"vad-filter", no_argument, NULL, OPT_VAD_FILTER},
     {"no-vad-filter", no_argument, NULL, OPT_NO_VAD_FILTER},
     {"vad-model", required_argument, NULL, OPT_VAD_MODEL},
+    {"diarization-engine", required_argument, NULL, CLI_OPT_DIARIZATION_ENGINE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -124,6 +125,10 @@ void cli_transcribe_usage(FILE *f)
         "                          max_speakers, 8)\n"
         "      --num-speakers N    exactly N speakers, 1-32 (default: let the audio\n"
         "                          decide)\n"
+        "      --diarization-engine E\n"
+        "                          builtin (default: no download) or pyannote (pyannote\n"
+        "                          3.1's models, fetched once with a Hugging Face token:\n"
+        "                          hf_token, HF_TOKEN or ~/.cache/huggingface/token)\n"
         "      --no-cache          for a URL: download again, and keep no copy\n"
         "      --config PATH       configuration file (default:\n"
         "                          $XDG_CONFIG_HOME/cesar/config.toml)\n"
@@ -133,7 +138,8 @@ void cli_transcribe_usage(FILE *f)
         "\n"
         "Exit codes: 0 success, 1 failure (including a URL that cannot be downloaded),\n"
         "2 usage error,\n"
-        "3 transcript written but speaker diarization failed (no speaker labels),\n"
+        "3 transcript written but speaker diarization failed (no speaker labels; for\n"
+        "pyannote also a missing or refused Hugging Face token),\n"
         "130 interrupted.\n");
 }
 
@@ -187,6 +193,7 @@ static int apply_option(cli_transcribe_args *a, int c, const char *arg, time_and
     case OPT_VAD_FILTER: return set_flag(a, "vad_filter", "true", err, errlen);
     case OPT_NO_VAD_FILTER: return set_flag(a, "vad_filter", "false", err, errlen);
     case OPT_VAD_MODEL: return set_flag(a, "vad_model", arg, err, errlen);
+    case CLI_OPT_DIARIZATION_ENGINE: return set_flag(a, "diarization_engine", arg, err, errlen);
     case CLI_OPT_MIN_SPEAKERS:
     case CLI_OPT_MAX_SPEAKERS:
     case CLI_OPT_NUM_SPEAKERS: cli_speaker_option(&tf->speakers, c, arg); return CLI_EXIT_OK;
@@ -291,6 +298,8 @@ int cli_transcribe_args_parse(int argc, char **argv, cli_transcribe_args *a, cha
      * mistake worth hearing about whichever way the run goes. */
     const config_values *v = config_get(a->cfg);
     a->diarize = v->diarize;
+    if ((rc = cli_check_diarization_engine(v->diarization_engine, err, errlen)) != CLI_EXIT_OK)
+        return rc;
     return cli_speakers_resolve(&tf.speakers, v->min_speakers, v->max_speakers, &a->speakers,
                                 err, errlen);
 }

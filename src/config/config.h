@@ -52,7 +52,11 @@ typedef struct {
     int min_speakers;                /* 1 */
     int max_speakers;                /* 8 */
     char vad_model[CONFIG_MAX_STRING]; /* Silero VAD file; "" = the build's default */
-    char hf_token[CONFIG_MAX_STRING];/* secret */
+    char diarization_engine[64];     /* "builtin" (default) or "pyannote" */
+    int diarization_step_ms;         /* pyannote: step between 10 s windows, 1000 */
+    char hf_token[CONFIG_MAX_STRING];/* secret; see models_hf_token_resolve */
+    char hub_url[CONFIG_MAX_STRING]; /* "https://huggingface.co" */
+    bool hub_allow_insecure;         /* http:// hub on loopback only (tests) */
     char data_dir[CONFIG_MAX_STRING];  /* $XDG_DATA_HOME/cesar */
     char cache_dir[CONFIG_MAX_STRING]; /* $XDG_CACHE_HOME/cesar */
     char models_dir[CONFIG_MAX_STRING];  /* Whisper models; "" = DATA_DIR/models */
@@ -100,8 +104,10 @@ int config_load_file(config *c, const char *path, bool explicit_path,
 
 /* Applies CESAR_* variables from the process environment (CESAR_ENGINE,
  * CESAR_SERVER_PORT, ...; a key's dots become underscores, upper-cased).
- * hf_token also reads HF_TOKEN, and server.api_key CESAR_API_KEY, when the
- * CESAR_ variable is unset. A variable set to "" counts as unset. Bad values
+ * server.api_key also reads CESAR_API_KEY when the CESAR_ variable is unset.
+ * (hf_token does not read HF_TOKEN here: the configured token comes first
+ * and HF_TOKEN only after it, see models_hf_token_resolve.) A variable set
+ * to "" counts as unset. Bad values
  * are errors naming the variable: "environment variable CESAR_THREADS:
  * expected an integer between 0 and 256, got 'abc'"; the configuration is
  * then left unchanged. */

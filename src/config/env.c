@@ -1,7 +1,6 @@
 /* env: applying CESAR_* environment variables. Each key has one variable
- * (its dotted name upper-cased with '.' -> '_'); two keys also read a
- * conventional variable as a lower-priority fallback (HF_TOKEN,
- * CESAR_API_KEY). A variable set to the empty string counts as unset, so
+ * (its dotted name upper-cased with '.' -> '_'); server.api_key also reads
+ * a conventional variable as a lower-priority fallback (CESAR_API_KEY). A variable set to the empty string counts as unset, so
  * `CESAR_THREADS= cesar ...` means "no override" rather than an error. */
 #include "config/internal.h"
 

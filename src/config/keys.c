@@ -113,9 +113,26 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
                              "Silero VAD v6.2 model file (ggml) the built-in diarization "
                              "engine finds speech with (and vad_filter); empty = the one set at build time, "
                              "if any; \"none\" = find speech by energy", false},
+    [CONFIG__K_DIARIZATION_ENGINE] = {"diarization_engine", "string",
+                                      "CESAR_DIARIZATION_ENGINE",
+                                      "speaker diarization engine: builtin (no download) or "
+                                      "pyannote (pyannote 3.1 models, fetched with hf_token)",
+                                      false},
+    [CONFIG__K_DIARIZATION_STEP_MS] = {"diarization_step_ms", "integer",
+                                       "CESAR_DIARIZATION_STEP_MS",
+                                       "pyannote engine: milliseconds between the starts of its "
+                                       "10 s analysis windows (100-10000; 1000 as pyannote 3.1)",
+                                       false},
     [CONFIG__K_HF_TOKEN] = {"hf_token", "string", "CESAR_HF_TOKEN",
-                            "Hugging Face access token for downloading models; read from "
-                            "CESAR_HF_TOKEN, else HF_TOKEN", true},
+                            "Hugging Face access token for the pyannote models; when unset, "
+                            "HF_TOKEN, then the file $HF_HOME/token (~/.cache/huggingface/token)",
+                            true},
+    [CONFIG__K_HUB_URL] = {"hub_url", "string", "CESAR_HUB_URL",
+                           "Hugging Face hub the pyannote models are fetched from (https; the "
+                           "token is sent only there)", false},
+    [CONFIG__K_HUB_ALLOW_INSECURE] = {"hub_allow_insecure", "boolean", "CESAR_HUB_ALLOW_INSECURE",
+                                      "allow an http:// hub_url on a loopback address (tests "
+                                      "only; the token then travels unencrypted)", false},
     [CONFIG__K_DATA_DIR] = {"data_dir", "string", "CESAR_DATA_DIR",
                             "where models are kept; default $XDG_DATA_HOME/cesar or "
                             "~/.local/share/cesar", false},
@@ -201,8 +218,17 @@ static const config__key keys[CONFIG__K_COUNT] = {
     [CONFIG__K_MAX_SPEAKERS] = {CONFIG__INTEGER, FIELD(max_speakers), .min = 1, .max = 32,
                                 .def_number = 8},
     [CONFIG__K_VAD_MODEL] = {CONFIG__STRING, FIELD(vad_model), .def_string = ""},
-    [CONFIG__K_HF_TOKEN] = {CONFIG__STRING, FIELD(hf_token), .def_string = "",
-                            .env_alias = "HF_TOKEN"},
+    [CONFIG__K_DIARIZATION_ENGINE] = {CONFIG__STRING, FIELD(diarization_engine),
+                                      .def_string = "builtin", .check = engine_ok,
+                                      .expect = "an engine name (lowercase letters, digits, "
+                                      "'-' or '_')"},
+    [CONFIG__K_DIARIZATION_STEP_MS] = {CONFIG__INTEGER, FIELD(diarization_step_ms), .min = 100,
+                                       .max = 10000, .def_number = 1000},
+    [CONFIG__K_HF_TOKEN] = {CONFIG__STRING, FIELD(hf_token), .def_string = ""},
+    [CONFIG__K_HUB_URL] = {CONFIG__STRING, FIELD(hub_url), .def_string = "https://huggingface.co",
+                           .check = http_url_ok, .expect = "an http:// or https:// URL"},
+    [CONFIG__K_HUB_ALLOW_INSECURE] = {CONFIG__BOOLEAN, FIELD(hub_allow_insecure),
+                                      .def_number = 0},
     [CONFIG__K_DATA_DIR] = {CONFIG__STRING, FIELD(data_dir), .def_xdg = "XDG_DATA_HOME",
                             .def_home = ".local/share", .check = nonempty_ok,
                             .expect = "a non-empty directory path"},

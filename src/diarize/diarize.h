@@ -5,7 +5,11 @@
  * transcript (alignment) or written as RTTM.
  *
  * Engines: "builtin" (needs no download: energy VAD, MFCC, BIC clustering,
- * GMM resegmentation). An engine handle is used by one thread at a time.
+ * GMM resegmentation) and "pyannote" (pyannote speaker-diarization-3.1's
+ * networks and clustering in our own C, on the gated weights of
+ * pyannote/segmentation-3.0 and pyannote/wespeaker-voxceleb-resnet34-LM,
+ * fetched once from the Hugging Face hub with the user's token). An engine
+ * handle is used by one thread at a time.
  *
  * Speaker indices in turns are the engine's own labels (0, 1, 2 ...; any
  * non-negative int). Alignment renumbers them in order of first appearance
@@ -32,7 +36,18 @@ typedef enum {
     DIARIZE_ERR_AUDIO,          /* the audio source reported an error */
     DIARIZE_ERR_FAILED,         /* the engine failed (message says why) */
     DIARIZE_ERR_CANCELLED,      /* the cancel flag was raised */
+    /* pyannote: its weights are not installed and no Hugging Face token was
+     * found to fetch them (API code hf_token_required) */
+    DIARIZE_ERR_TOKEN_REQUIRED,
+    /* pyannote: the hub refused the token (401: missing or invalid
+     * credentials; 403: the models' conditions not accepted; API code
+     * hf_token_invalid) */
+    DIARIZE_ERR_TOKEN_INVALID,
 } diarize_err;
+
+/* The stable API code of a failed diarization: "hf_token_required",
+ * "hf_token_invalid" or "diarization_failed" (static storage). */
+const char *diarize_error_code(int code);
 
 const char *diarize_strerror(int code);
 
@@ -70,6 +85,20 @@ typedef struct {
      * but cannot be loaded is an error of diarize_open. Read by
      * diarize_open only (borrowed for the call). */
     const char *vad_model;
+    /* pyannote: where its weights are (MODELS_DIR/pyannote/...; NULL/"" =
+     * the default models directory under data_dir), the hub they are fetched
+     * from when missing (NULL/"" = https://huggingface.co), whether an
+     * http:// hub on loopback is allowed (tests), the configured token (the
+     * config file's hf_token; NULL/"" = unset: HF_TOKEN, then
+     * $HF_HOME/token are tried, when the run needs a token) and the step
+     * between the starts of consecutive 10 s windows (<= 0: 1 s). All
+     * borrowed; the engine reads them when it runs. */
+    const char *models_dir;
+    const char *data_dir;
+    const char *hub_url;
+    bool hub_allow_insecure;
+    const char *hf_token;
+    double step_seconds;
     diarize_progress_cb progress;
     void *progress_user_data;
     /* Polled often; when non-zero the run returns DIARIZE_ERR_CANCELLED
@@ -135,6 +164,24 @@ int diarize_run(diarize_engine *e, const diarize_source *src, diarize_result *ou
                 size_t errlen);
 
 const char *diarize_engine_name(const diarize_engine *e);
+
+/* Whether an engine can run, judged from files and settings only — the
+ * network is never contacted (GET /health). */
+typedef struct {
+    bool available;         /* builtin: always; pyannote: weights installed, or a
+                             * token found to fetch them at the first run */
+    bool weights_installed; /* pyannote: both model files present; builtin: true */
+    bool token;             /* pyannote: a Hugging Face token was found */
+    char token_source[256]; /* "hf_token", "HF_TOKEN" or the token file; "" = none */
+    char message[640];      /* what a run would do, or why it cannot */
+} diarize_engine_status;
+
+/* Fills *out for engine name with p's models_dir, data_dir and hf_token
+ * (p may be NULL: defaults). DIARIZE_ERR_UNKNOWN_ENGINE for a name not
+ * compiled in. Reads HF_TOKEN and the token file, never the token into any
+ * field. */
+int diarize_engine_status_get(const char *name, const diarize_params *p,
+                              diarize_engine_status *out);
 
 /* The engines compiled in, NULL-terminated; borrowed static storage. */
 const char *const *diarize_engine_names(void);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "diarize/engine_impl.h"
+#include "diarize/pyannote_internal.h"
 #include "util/util.h"
 
 #define DIARIZE_DEFAULT_ENGINE "builtin"
@@ -24,11 +25,13 @@ struct diarize_engine {
 
 static const diarize_engine_impl *const engines[] = {
     &diarize__engine_builtin,
+    &diarize__engine_pyannote,
 };
 #define N_ENGINES (sizeof engines / sizeof engines[0])
 
 static const char *const engine_names[N_ENGINES + 1] = {
     "builtin",
+    "pyannote",
     NULL,
 };
 
@@ -42,7 +45,18 @@ const char *diarize_strerror(int code)
     case DIARIZE_ERR_AUDIO: return "audio source error";
     case DIARIZE_ERR_FAILED: return "diarization failed";
     case DIARIZE_ERR_CANCELLED: return "cancelled";
+    case DIARIZE_ERR_TOKEN_REQUIRED: return "a Hugging Face token is required";
+    case DIARIZE_ERR_TOKEN_INVALID: return "the Hugging Face token was refused";
     default: return "unknown error";
+    }
+}
+
+const char *diarize_error_code(int code)
+{
+    switch (code) {
+    case DIARIZE_ERR_TOKEN_REQUIRED: return "hf_token_required";
+    case DIARIZE_ERR_TOKEN_INVALID: return "hf_token_invalid";
+    default: return "diarization_failed";
     }
 }
 
@@ -89,7 +103,8 @@ int diarize_check_params(const diarize_params *p, char *err, size_t errlen)
         return util_errf(err, errlen, DIARIZE_ERR_INVALID, "no diarization parameters");
     if (!find_engine(p->engine)) {
         return util_errf(err, errlen, DIARIZE_ERR_UNKNOWN_ENGINE,
-                         "unknown diarization engine '%s' (available: builtin)", p->engine);
+                         "unknown diarization engine '%s' (available: builtin, pyannote)",
+                         p->engine);
     }
     int rc;
     if ((rc = check_count("min_speakers", p->min_speakers, err, errlen)) ||
@@ -141,6 +156,24 @@ int diarize_set_params(diarize_engine *e, const diarize_params *p, char *err, si
     if (rc == DIARIZE_OK)
         e->params = q;
     return rc;
+}
+
+int diarize_engine_status_get(const char *name, const diarize_params *p,
+                              diarize_engine_status *out)
+{
+    memset(out, 0, sizeof *out);
+    const diarize_engine_impl *impl = find_engine(name);
+    if (!impl)
+        return DIARIZE_ERR_UNKNOWN_ENGINE;
+    diarize_params defaults = diarize_default_params();
+    if (impl == &diarize__engine_pyannote) {
+        diarize__pyannote_status(p ? p : &defaults, out);
+        return DIARIZE_OK;
+    }
+    out->available = true;
+    out->weights_installed = true;
+    util_strlcpy(out->message, "needs no download", sizeof out->message);
+    return DIARIZE_OK;
 }
 
 const char *diarize_engine_name(const diarize_engine *e)

@@ -22,5 +22,6 @@ typedef struct diarize_engine_impl {
 } diarize_engine_impl;
 
 extern const diarize_engine_impl diarize__engine_builtin;
+extern const diarize_engine_impl diarize__engine_pyannote;
 
 #endif

@@ -16,6 +16,10 @@ const char *models_strerror(int code)
     case MODELS_ERR_CANCELLED: return "cancelled";
     case MODELS_ERR_BUSY: return "model is being downloaded by another process";
     case MODELS_ERR_NOMEM: return "out of memory";
+    case MODELS_ERR_AUTH: return "Hugging Face credentials missing or rejected";
+    case MODELS_ERR_FORBIDDEN: return "model conditions not accepted for this token";
+    case MODELS_ERR_INSECURE: return "hub URL refused: not https";
+    case MODELS_ERR_TOKEN_REQUIRED: return "Hugging Face token required";
     default: return "unknown error";
     }
 }

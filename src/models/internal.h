@@ -15,6 +15,8 @@
  * catalog does not say its size (large-v3 is about 3 GiB). */
 #define MODELS__CATALOG_MAX_BYTES (1024 * 1024)
 #define MODELS__MAX_FILE_BYTES (16LL * 1024 * 1024 * 1024)
+/* Longest response header value kept by a transfer. */
+#define MODELS__HEADER_MAX 512
 
 struct models_catalog {
     models_entry *entries; /* count in use, alloc allocated */
@@ -46,6 +48,9 @@ typedef struct {
     util_sha1_ctx *hash; /* holds the digest of the file's first offset bytes and
                           * gets every byte written after them (restarted on a
                           * 200); NULL = no hashing */
+    long long max_bytes; /* the file may not grow past this when expect is 0;
+                          * 0 = MODELS__MAX_FILE_BYTES */
+    bool https_only;     /* redirects may only lead to https:// URLs */
 } models__transfer;
 
 typedef struct {
@@ -54,20 +59,62 @@ typedef struct {
     long long received;  /* body bytes written by this transfer */
     bool restarted;      /* the server ignored the Range and sent everything */
     bool range_refused;  /* 416: the partial file holds at least the whole file */
+    long long total;     /* the whole file's size as the final response gave it
+                          * (Content-Length of a 200, Content-Range of a 206);
+                          * 0 = unknown */
+    /* What the hub announces on its first response, before the redirect to
+     * its CDN: X-Linked-Etag (else that response's ETag), quotes and "W/"
+     * removed, and X-Linked-Size (0 = none). Kept whatever the status. */
+    char etag[MODELS__HEADER_MAX];
+    long long linked_size;
+    char error_message[MODELS__HEADER_MAX]; /* the final X-Error-Message; "" = none */
 } models__transfer_result;
 
-/* GETs t->url into t->fd: with a Range header when t->offset > 0; a 206
- * appends at t->offset (its Content-Range must start there), a 200 replaces
- * the file's contents, a 416 is reported in result->range_refused without
- * touching the file. Follows redirects. Other statuses are MODELS_ERR_HTTP
- * with the URL, the status and the hub's X-Error-Message when present. */
 /* Feeds the first len bytes of the open file fd (named path in messages)
  * into ctx, reporting progress with verifying = true (verify.c). */
 int models__hash_fd(int fd, long long len, util_sha1_ctx *ctx, const char *path,
                     models_progress_fn progress, void *user_data, const atomic_int *cancel,
                     char *err, size_t errlen);
 
+/* GETs t->url into t->fd: with a Range header when t->offset > 0; a 206
+ * appends at t->offset (its Content-Range must start there), a 200 replaces
+ * the file's contents, a 416 is reported in result->range_refused without
+ * touching the file. Follows redirects. Other statuses are errors with the
+ * URL, the status and the hub's X-Error-Message when present:
+ * MODELS_ERR_AUTH for 401, MODELS_ERR_FORBIDDEN for 403, MODELS_ERR_HTTP
+ * for the rest; result->status tells them apart too. */
 int models__transfer_run(const models__transfer *t, models__transfer_result *result, char *err,
                          size_t errlen);
+
+/* ---- hub files (hub_fetch.c, pyannote.c) ------------------------------------ */
+
+/* Largest file accepted from the hub for a model of the pyannote set. */
+#define MODELS__HUB_MAX_FILE_BYTES (1024LL * 1024 * 1024)
+
+/* One file of a hub repository to install. */
+typedef struct {
+    const char *repo;  /* "pyannote/segmentation-3.0" */
+    const char *file;  /* "pytorch_model.bin" */
+    const char *final; /* where it is installed */
+    const char *part;  /* its partial file, in the same directory */
+} models__hub_file;
+
+/* Downloads f from HUB/<repo>/resolve/main/<file> with p's token and
+ * settings (the URL policy and the token are the caller's to check first),
+ * verifies size and SHA-256 against what the hub announced, and renames it
+ * into place; see models_pyannote_pull for the errors. r->repo, r->path and
+ * the counts are filled in. */
+int models__hub_fetch(const models_pyannote_params *p, const models__hub_file *f,
+                      models_hub_file_result *r, char *err, size_t errlen);
+
+/* The SHA-256 of the first len bytes of fd (named path in messages) as 64
+ * hex digits, with progress (verifying = true, as repo) and cancellation. */
+int models__sha256_fd(int fd, long long len, char hex[65], const models_pyannote_params *p,
+                      const char *repo, const char *path, char *err, size_t errlen);
+
+/* Replaces every occurrence of secret (when at least 4 characters) in msg
+ * with "[token]", in place: a server could echo the token back in a header
+ * a message quotes. */
+void models__redact(char *msg, size_t cap, const char *secret);
 
 #endif

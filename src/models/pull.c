@@ -224,7 +224,7 @@ static int download(pull_job *job, models_pull_result *r, char *err, size_t errl
     if (rc != MODELS_OK)
         return rc;
     models__transfer t = {p, job->url, job->fd, offset, job->entry->size,
-                          hashing ? &hash : NULL};
+                          hashing ? &hash : NULL, 0, false};
     models__transfer_result tr;
     rc = models__transfer_run(&t, &tr, err, errlen);
     r->downloaded = tr.received;

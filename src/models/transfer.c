@@ -29,7 +29,7 @@
 #define TRANSFER_USER_AGENT "cesar/" CESAR_VERSION
 #define TRANSFER_PROTOCOLS "http,https"
 #define TRANSFER_PROGRESS_INTERVAL 0.1 /* seconds between progress reports */
-#define TRANSFER_HEADER_MAX 512        /* longest header value kept */
+#define TRANSFER_HEADER_MAX MODELS__HEADER_MAX /* longest header value kept */
 #define TRANSFER_ERROR_BODY_MAX 512    /* bytes of an error page kept for the message */
 
 typedef enum { MODE_UNDECIDED, MODE_FILE, MODE_DISCARD } write_mode;
@@ -49,6 +49,10 @@ typedef struct {
     double last_report;
     char content_range[TRANSFER_HEADER_MAX];
     char error_message[TRANSFER_HEADER_MAX]; /* the hub's X-Error-Message */
+    int responses;           /* status lines seen (one per redirect hop) */
+    char linked_etag[TRANSFER_HEADER_MAX];   /* first X-Linked-Etag of the chain */
+    char first_etag[TRANSFER_HEADER_MAX];    /* ETag of the first response */
+    char linked_size[TRANSFER_HEADER_MAX];   /* first X-Linked-Size of the chain */
     char error_body[TRANSFER_ERROR_BODY_MAX + 1];
     size_t error_body_len;
 } job;
@@ -68,7 +72,9 @@ static void copy_value(char *dst, const char *src, size_t n)
 }
 
 /* Keeps the headers the decisions need; a status line starts a new response
- * (each redirect hop has one), so what a 302 said is forgotten. */
+ * (each redirect hop has one), so what a 302 said is forgotten — except
+ * what the hub announces about the file (X-Linked-*), which only its first
+ * response carries. */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
 {
     job *j = user;
@@ -76,6 +82,16 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         j->content_range[0] = '\0';
         j->error_message[0] = '\0';
+        j->responses++;
+    } else if (n > 14 && strncasecmp(data, "X-Linked-Etag:", 14) == 0) {
+        if (!j->linked_etag[0])
+            copy_value(j->linked_etag, data + 14, n - 14);
+    } else if (n > 14 && strncasecmp(data, "X-Linked-Size:", 14) == 0) {
+        if (!j->linked_size[0])
+            copy_value(j->linked_size, data + 14, n - 14);
+    } else if (n > 5 && strncasecmp(data, "ETag:", 5) == 0) {
+        if (j->responses == 1)
+            copy_value(j->first_etag, data + 5, n - 5);
     } else if (n > 14 && strncasecmp(data, "Content-Range:", 14) == 0) {
         copy_value(j->content_range, data + 14, n - 14);
     } else if (n > 16 && strncasecmp(data, "X-Error-Message:", 16) == 0) {
@@ -214,7 +230,7 @@ static CURLcode setup(CURL *curl, job *j, char *range, size_t range_len, char *c
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_USERAGENT, TRANSFER_USER_AGENT);
     SET(CURLOPT_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, TRANSFER_PROTOCOLS);
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, j->t->https_only ? "https" : TRANSFER_PROTOCOLS);
     SET(CURLOPT_FOLLOWLOCATION, 1L);
     SET(CURLOPT_MAXREDIRS, (long)(p->max_redirects > 0 ? p->max_redirects : 0));
     if (p->connect_timeout_ms > 0)
@@ -255,10 +271,11 @@ static int http_error(const job *j, long status, char *err, size_t errlen)
                "URL (models_url) may be wrong";
     else if (status == 404)
         hint = "; check the model name and the base URL (models_url)";
+    int code = status == 401 ? MODELS_ERR_AUTH : status == 403 ? MODELS_ERR_FORBIDDEN
+                                                                : MODELS_ERR_HTTP;
     if (why)
-        return util_errf(err, errlen, MODELS_ERR_HTTP, "GET %s: HTTP %ld (%s)%s", url, status, why,
-                         hint);
-    return util_errf(err, errlen, MODELS_ERR_HTTP, "GET %s: HTTP %ld%s", url, status, hint);
+        return util_errf(err, errlen, code, "GET %s: HTTP %ld (%s)%s", url, status, why, hint);
+    return util_errf(err, errlen, code, "GET %s: HTTP %ld%s", url, status, hint);
 }
 
 /* The transfer's outcome as a models_err; the callbacks' flags come first,
@@ -297,6 +314,33 @@ static int classify(const job *j, CURLcode cc, const char *curl_err, char *err, 
     return util_errf(err, errlen, MODELS_ERR_NETWORK, "GET %s: %s", url, detail);
 }
 
+/* "W/\"abc\"" or "\"abc\"" -> "abc". */
+static void unquote_etag(char *dst, const char *src, size_t n)
+{
+    if (strncmp(src, "W/", 2) == 0)
+        src += 2;
+    size_t len = strlen(src);
+    if (len >= 2 && src[0] == '"' && src[len - 1] == '"') {
+        src++;
+        len -= 2;
+    }
+    if (len >= n)
+        len = n - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static void report_headers(const job *j, models__transfer_result *result)
+{
+    unquote_etag(result->etag, j->linked_etag[0] ? j->linked_etag : j->first_etag,
+                 sizeof result->etag);
+    char *end = NULL;
+    long long size = strtoll(j->linked_size, &end, 10);
+    result->linked_size = end && end != j->linked_size && *end == '\0' && size > 0 ? size : 0;
+    result->total = j->mode == MODE_FILE ? j->total : 0;
+    util_strlcpy(result->error_message, j->error_message, sizeof result->error_message);
+}
+
 int models__transfer_run(const models__transfer *t, models__transfer_result *result, char *err,
                          size_t errlen)
 {
@@ -306,7 +350,9 @@ int models__transfer_run(const models__transfer *t, models__transfer_result *res
     memset(result, 0, sizeof *result);
     j.t = t;
     j.last_report = -1;
-    j.limit = t->expect > 0 ? t->expect : MODELS__MAX_FILE_BYTES;
+    j.limit = t->expect > 0      ? t->expect
+              : t->max_bytes > 0 ? t->max_bytes
+                                 : MODELS__MAX_FILE_BYTES;
     int rc = fetch_global_init(err, errlen) == FETCH_OK ? MODELS_OK : MODELS_ERR_NETWORK;
     if (rc != MODELS_OK)
         return rc;
@@ -328,6 +374,7 @@ int models__transfer_run(const models__transfer *t, models__transfer_result *res
     result->restarted = j.restarted;
     result->range_refused = rc == MODELS_OK && result->status == 416;
     result->size = j.mode == MODE_FILE ? j.pos : t->offset;
+    report_headers(&j, result);
 
 cleanup:
     curl_easy_cleanup(j.curl);

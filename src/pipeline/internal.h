@@ -10,7 +10,6 @@
 #include "pipeline/pipeline.h"
 
 /* The stable API code for every diarization failure the pipeline records. */
-#define PIPELINE__DIARIZATION_FAILED "diarization_failed"
 
 /* Overall progress shares. Formatting (the caller's) always owns 0.9-1. */
 #define PIPELINE__TRANSCRIBE_SHARE 0.9      /* transcription alone */

@@ -120,7 +120,7 @@ static void record_engine(pipeline_result *result, const asr_engine *engine)
 static void record_diarize_failure(pipeline_result *result, const char *message)
 {
     result->diarized = false;
-    util_strlcpy(result->diarization_error_code, PIPELINE__DIARIZATION_FAILED,
+    util_strlcpy(result->diarization_error_code, diarize_error_code(result->diarize_code),
                  sizeof result->diarization_error_code);
     util_strlcpy(result->diarization_error,
                  message && message[0] ? message : diarize_strerror(result->diarize_code),
@@ -147,7 +147,7 @@ static int check_diarize_params(const pipeline_params *params, char *err, size_t
 static int diarize_transcript(const char *input, const pipeline_params *params,
                               pipeline_result *result, char *err, size_t errlen)
 {
-    char msg[512] = "";
+    char msg[1536] = "";
     transcript *aligned = NULL;
     int audio_code = AUDIO_OK;
     pipeline__stage_span span = {PIPELINE__TRANSCRIBE_SHARE_DIAR, PIPELINE__DIARIZE_SHARE, false};

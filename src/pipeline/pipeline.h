@@ -101,7 +101,7 @@ typedef struct {
     int speaker_count;
     int diarize_code;
     char diarization_error_code[32];
-    char diarization_error[512];
+    char diarization_error[1536];
     diarize_turn *turns;     /* owned by the result; the engine's turns */
     size_t n_turns;
     double diarize_seconds;  /* reading the audio again + the engine */

@@ -21,13 +21,23 @@ static const char *const names[SERVER__F_COUNT] = {
     [SERVER__F_DIARIZE] = "diarize",
     [SERVER__F_MIN_SPEAKERS] = "min_speakers",
     [SERVER__F_MAX_SPEAKERS] = "max_speakers",
+    [SERVER__F_DIARIZATION_ENGINE] = "diarization_engine",
 };
 
 #define MAX_SPEAKERS_ALLOWED 32
 
 const char *server__form_names(void)
 {
-    return "file, model, engine, language, format, diarize, min_speakers, max_speakers";
+    return "file, model, engine, language, format, diarize, min_speakers, max_speakers, "
+           "diarization_engine";
+}
+
+const char *server__refused_field(const char *key)
+{
+    if (strcmp(key, "hf_token") == 0)
+        return "hf_token is never accepted in a request: the server fetches the pyannote "
+               "models with its own token (its hf_token setting, HF_TOKEN or $HF_HOME/token)";
+    return NULL;
 }
 
 bool server__diarization_available(void)
@@ -53,6 +63,9 @@ int server__form_add(server__form *f, const char *key, const char *data, uint64_
                      size_t size, char *why, size_t n)
 {
     int i = field_index(key);
+    const char *refused = server__refused_field(key);
+    if (refused)
+        return util_errf(why, n, 1, "%s", refused);
     if (i < 0)
         return util_errf(why, n, 1, "unknown field '%s' (accepted: %s)", key,
                          server__form_names());
@@ -264,6 +277,20 @@ static int resolve_speakers(const server *s, const server__form *f, server__job_
     return 0;
 }
 
+/* The diarization engine named, else the server's; resolved now so the job
+ * row says which engine labels its speakers. */
+static int resolve_diarization_engine(const server *s, const server__form *f,
+                                      server__job_fields *out, char *field, size_t fn, char *why,
+                                      size_t n)
+{
+    const char *v = given(f, SERVER__F_DIARIZATION_ENGINE);
+    if (v && !diarize_engine_known(v))
+        return reject_unlisted(field, fn, SERVER__F_DIARIZATION_ENGINE, why, n, v, "not known",
+                               diarize_engine_names(), NULL, NULL);
+    out->diarization_engine = v ? v : s->diarization_engine;
+    return 0;
+}
+
 int server__form_resolve(const server *s, const server__form *f, server__job_fields *out,
                          char *field, size_t field_n, char *why, size_t n)
 {
@@ -272,7 +299,8 @@ int server__form_resolve(const server *s, const server__form *f, server__job_fie
         resolve_model(s, f, out, field, field_n, why, n) ||
         resolve_language(s, f, out, field, field_n, why, n) ||
         resolve_format(s, f, out, field, field_n, why, n) ||
-        resolve_speakers(s, f, out, field, field_n, why, n))
+        resolve_speakers(s, f, out, field, field_n, why, n) ||
+        resolve_diarization_engine(s, f, out, field, field_n, why, n))
         return 1;
     return 0;
 }

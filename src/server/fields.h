@@ -22,6 +22,7 @@ enum {
     SERVER__F_DIARIZE,
     SERVER__F_MIN_SPEAKERS,
     SERVER__F_MAX_SPEAKERS,
+    SERVER__F_DIARIZATION_ENGINE,
     SERVER__F_COUNT
 };
 
@@ -41,6 +42,7 @@ typedef struct {
     bool diarize;
     int min_speakers; /* 0 = unset */
     int max_speakers;
+    const char *diarization_engine; /* "builtin" or "pyannote" */
 } server__job_fields;
 
 void server__form_init(server__form *f);
@@ -56,6 +58,11 @@ int server__form_add(server__form *f, const char *key, const char *data, uint64_
  * the allowed ones in why. */
 int server__form_resolve(const server *s, const server__form *f, server__job_fields *out,
                          char *field, size_t field_n, char *why, size_t n);
+
+/* Why a request may never carry key, or NULL when it may: hf_token is the
+ * server's own secret (its configuration, HF_TOKEN or $HF_HOME/token), never
+ * a client's. The message never repeats the value. */
+const char *server__refused_field(const char *key);
 
 /* The names accepted, in order, for messages: "file, model, ...". */
 const char *server__form_names(void);

@@ -58,15 +58,28 @@ static json_t *asr_engines(const server *s)
     return a;
 }
 
-/* The diarization engines compiled in. The built-in one needs no model
- * files, so every listed engine is available. */
-static json_t *diarize_engines(void)
+/* The diarization engines compiled in, each judged from files and settings
+ * alone (the hub is never contacted): builtin needs nothing; pyannote needs
+ * its weights installed, or a token to fetch them at the first job. */
+static json_t *diarize_engines(const server *s)
 {
     json_t *a = json_array();
-    const char *def = diarize_default_params().engine;
-    for (const char *const *name = diarize_engine_names(); *name; name++)
-        json_array_append_new(a, json_pack("{s:s, s:b, s:b}", "name", *name, "available", 1,
-                                           "default", def && strcmp(def, *name) == 0));
+    diarize_params dp = diarize_default_params();
+    dp.models_dir = s->models_dir;
+    dp.data_dir = s->data_dir;
+    dp.hf_token = s->hf_token;
+    for (const char *const *name = diarize_engine_names(); *name; name++) {
+        diarize_engine_status st;
+        if (diarize_engine_status_get(*name, &dp, &st) != DIARIZE_OK)
+            continue;
+        json_array_append_new(
+            a, json_pack("{s:s, s:b, s:b, s:b, s:b, s:o, s:s}", "name", *name, "available",
+                         st.available, "default", strcmp(s->diarization_engine, *name) == 0,
+                         "weights_installed", st.weights_installed, "token", st.token,
+                         "token_source",
+                         st.token_source[0] ? json_string(st.token_source) : json_null(),
+                         "message", st.message));
+    }
     return a;
 }
 
@@ -82,7 +95,7 @@ static json_t *engines_snapshot(server *s)
     pthread_mutex_lock(&s->engines_lock);
     if (!s->engines || now - s->engines_at > ENGINES_FRESH_SECONDS) {
         json_t *fresh =
-            json_pack("{s:o, s:o}", "asr", asr_engines(s), "diarization", diarize_engines());
+            json_pack("{s:o, s:o}", "asr", asr_engines(s), "diarization", diarize_engines(s));
         if (fresh) {
             json_decref(s->engines);
             s->engines = fresh;

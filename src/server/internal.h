@@ -62,6 +62,10 @@ struct server {
     long long max_upload_size;
     int http_threads;
     char *engine, *model, *language, *format, *models_dir;
+    char *diarization_engine; /* never NULL */
+    /* what GET /health reports on the pyannote engine (never contacting the
+     * hub): the configured token (may be NULL) and the data directory */
+    char *hf_token;
     bool diarize;
     int min_speakers, max_speakers;
     server_log_cb log;

@@ -100,6 +100,7 @@ json_t *server__job_json(const store_job *j, bool with_result)
     set(o, "diarized", json_boolean(j->diarized));
     set(o, "diarization_error", string_or_null(j->diarization_error));
     set(o, "diarization_error_code", string_or_null(j->diarization_error_code));
+    set(o, "diarization_engine", string_or_null(j->diarization_engine));
     set(o, "audio_duration", known_real_or_null(j->audio_duration));
     set(o, "processing_time", known_real_or_null(j->processing_time));
     set(o, "attempts", json_integer(j->attempts));

@@ -115,10 +115,15 @@ static int copy_params(server *s, const server_params *p, char *err, size_t errl
     s->diarize = p->diarize;
     s->min_speakers = p->min_speakers;
     s->max_speakers = p->max_speakers;
+    s->diarization_engine =
+        util_strdup(p->diarization_engine && *p->diarization_engine ? p->diarization_engine
+                                                                   : "builtin");
+    s->hf_token = dup_or_null(p->hf_token);
     s->log = p->log;
     s->log_user_data = p->log_user_data;
     s->ytdlp_path = dup_or_null(p->ytdlp_path);
     if (!s->host || !s->db_path || !s->data_dir || !s->jobs_dir || !s->format ||
+        !s->diarization_engine || dup_failed(p->hf_token, s->hf_token) ||
         dup_failed(p->docs_dir, s->docs_dir) || dup_failed(p->api_key, s->api_key) ||
         dup_failed(p->engine, s->engine) || dup_failed(p->model, s->model) ||
         dup_failed(p->language, s->language) || dup_failed(p->models_dir, s->models_dir) ||
@@ -372,6 +377,8 @@ void server_free(server *s)
     free(s->language);
     free(s->models_dir);
     free(s->format);
+    free(s->diarization_engine);
+    free(s->hf_token);
     server__cache_clear(s);
     json_decref(s->engines);
     json_decref(s->youtube);

@@ -67,6 +67,11 @@ typedef struct {
     bool diarize;       /* used when diarization is available and not given */
     int min_speakers;   /* 0 = unset */
     int max_speakers;
+    const char *diarization_engine; /* NULL/"" = "builtin" */
+    /* The configured Hugging Face token (the config file's hf_token;
+     * NULL/"" = unset): GET /health says whether a token is available for
+     * the pyannote engine, never what it is. */
+    const char *hf_token;
     server_log_cb log; /* may be NULL */
     void *log_user_data;
     /* The yt-dlp program GET /health reports on (youtube section);

@@ -339,6 +339,7 @@ static enum MHD_Result commit(server *s, struct MHD_Connection *c, server__uploa
     fields.audio_path = u->audio_path;
     fields.original_name = u->filename;
     fields.engine = (char *)f->engine;
+    fields.diarization_engine = (char *)f->diarization_engine;
     fields.model_size = (char *)f->model;
     fields.language = (char *)f->language;
     fields.format = (char *)f->format;

@@ -15,7 +15,8 @@
 
 /* The JSON members accepted, for messages. */
 #define URL_MEMBERS                                                                                \
-    "url, model, engine, language, format, diarize, min_speakers, max_speakers, no_cache"
+    "url, model, engine, language, format, diarize, min_speakers, max_speakers, "               \
+    "diarization_engine, no_cache"
 
 /* What the body asked for, once checked. Strings are borrowed from the
  * parsed body, the server or static tables. */
@@ -119,6 +120,9 @@ static int check_body(server *s, json_t *body, url_request *u, url_problem *p)
                           "unknown member 'file' (accepted: %s); to send a file, POST it "
                           "as multipart/form-data to /transcribe",
                           URL_MEMBERS);
+        const char *refused = server__refused_field(key);
+        if (refused)
+            return reject(p, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid_field", key, "%s", refused);
         /* The form knows which option names exist; asking it with an empty
          * throwaway form keeps the list in one place (fields.c). */
         char why[64];
@@ -174,6 +178,7 @@ static enum MHD_Result queue_job(server *s, struct MHD_Connection *c, const url_
     f.source_url = (char *)u->url;
     f.original_name = u->original_name[0] ? (char *)u->original_name : NULL;
     f.engine = (char *)u->fields.engine;
+    f.diarization_engine = (char *)u->fields.diarization_engine;
     f.model_size = (char *)u->fields.model;
     f.language = (char *)u->fields.language;
     f.format = (char *)u->fields.format;

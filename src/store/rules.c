@@ -69,7 +69,7 @@ static void free_job_strings(store_job *j)
                        j->updated_at, j->result_text, j->detected_language, j->error_message,
                        j->error_code, j->progress_phase, j->diarization_error,
                        j->diarization_error_code, j->retry_stage, j->worker, j->format,
-                       j->original_name};
+                       j->original_name, j->diarization_engine};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         free(strings[i]);
 }

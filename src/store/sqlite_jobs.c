@@ -44,8 +44,8 @@ static int insert_job(store__sqlite *q, const store_job *f, const char *id, cons
         q, &st, err, errlen,
         "INSERT INTO jobs (id, status, created_at, updated_at, audio_path, model_size, engine,"
         " language, source_url, diarize, min_speakers, max_speakers, format, original_name,"
-        " no_cache)"
-        " VALUES (?1, 'queued', ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        " no_cache, diarization_engine)"
+        " VALUES (?1, 'queued', ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         " RETURNING %s",
         q->columns);
     if (rc != STORE_OK)
@@ -63,6 +63,7 @@ static int insert_job(store__sqlite *q, const store_job *f, const char *id, cons
     store__sqlite_bind_text(st, 11, f->format);
     store__sqlite_bind_text(st, 12, f->original_name);
     sqlite3_bind_int(st, 13, f->no_cache ? 1 : 0);
+    store__sqlite_bind_text(st, 14, f->diarization_engine);
     rc = store__sqlite_step_one(q, st, out, "inserting a job", err, errlen);
     sqlite3_finalize(st);
     return rc;

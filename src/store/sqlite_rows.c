@@ -58,6 +58,7 @@ static const struct {
     COL(format, COL_TEXT),
     COL(original_name, COL_TEXT),
     COL(no_cache, COL_BOOL),
+    COL(diarization_engine, COL_TEXT),
 };
 
 #define NCOLUMNS (sizeof columns / sizeof columns[0])

@@ -52,6 +52,7 @@ static const migration steps[] = {
     /* Jobs submitted by link: whether the worker may use the download cache.
      * Older jobs were all uploads, for which it means nothing; 0 is "use it". */
     {"add no_cache", "ALTER TABLE jobs ADD COLUMN no_cache INTEGER NOT NULL DEFAULT 0;"},
+    {"add diarization_engine", "ALTER TABLE jobs ADD COLUMN diarization_engine TEXT;"},
 };
 
 _Static_assert(sizeof steps / sizeof steps[0] == STORE_SCHEMA_VERSION,

@@ -149,7 +149,7 @@ static int check_new_job(const store_job *f, char *err, size_t errlen)
     const struct { const char *name; const char *v; } texts[] = {
         {"audio_path", f->audio_path}, {"model_size", f->model_size}, {"engine", f->engine},
         {"language", f->language},     {"source_url", f->source_url}, {"format", f->format},
-        {"original_name", f->original_name},
+        {"original_name", f->original_name}, {"diarization_engine", f->diarization_engine},
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         int rc = check_text(texts[i].name, texts[i].v, STORE_MAX_FIELD, err, errlen);

@@ -40,8 +40,8 @@
 
 /* The schema version this code writes and migrates up to. Version 2 added
  * attempts, retry_stage and worker; version 3 added format and
- * original_name; version 4 added no_cache. */
-#define STORE_SCHEMA_VERSION 4
+ * original_name; version 4 added no_cache; version 5 diarization_engine. */
+#define STORE_SCHEMA_VERSION 5
 
 /* Size limits on text handed to the store, checked before anything is
  * written; a longer value is STORE_ERR_INVALID naming the field. */
@@ -130,6 +130,8 @@ typedef struct store_job {
     char *original_name;        /* the client's upload file name, for display only */
     /* Schema version 4. */
     bool no_cache;              /* a job by link: download even if the cache has it */
+    /* Schema version 5. */
+    char *diarization_engine;   /* "builtin" or "pyannote"; NULL = the worker's default */
 } store_job;
 
 void store_job_free(store_job *j); /* NULL-safe; frees the strings and j */
@@ -178,7 +180,7 @@ const char *store_backend_name(const store *s);
 /* Inserts a new job. Reads only these fields of `fields`: id, audio_path,
  * model_size, engine, language, source_url, diarize, min_speakers,
  * max_speakers (min <= max when both are set; negative is invalid), format
- * and original_name (text, stored as given), no_cache. id NULL: the store generates
+ * and original_name (text, stored as given), no_cache, diarization_engine. id NULL: the store generates
  * one; otherwise it must be a job id (store_is_job_id; else
  * STORE_ERR_INVALID, typically from store_new_job_id) that no job has yet
  * (else STORE_ERR_CONFLICT). The store assigns status queued and

@@ -54,6 +54,7 @@ typedef struct {
 struct worker_pool {
     worker_params params; /* strings point at the copies below */
     char *db_path, *engine, *model, *language, *vad_model, *ytdlp_path, *cache_dir;
+    char *diarization_engine, *data_dir, *hub_url, *hf_token;
     char *models_dir, *task, *initial_prompt;
     worker_slot *slots;
     int n_slots;

@@ -84,7 +84,7 @@ typedef struct {
     /* A failed diarize stage: not a job failure, the job ends partial.
      * diarization_code is "" while nothing failed. */
     char diarization_code[32];
-    char diarization_message[512];
+    char diarization_message[1536];
     int speaker_count; /* from a diarize stage that succeeded */
 } job_run;
 
@@ -226,10 +226,17 @@ static bool cached_engine(job_run *r, pipeline_params *pp, char *err, size_t err
 static void cached_diarizer(job_run *r, pipeline_params *pp)
 {
     worker_slot *slot = r->slot;
+    if (slot->diarizer && pp->diarization.engine &&
+        strcmp(diarize_engine_name(slot->diarizer), pp->diarization.engine) != 0) {
+        diarize_close(slot->diarizer);
+        slot->diarizer = NULL;
+    }
     if (!slot->diarizer) {
         char err[512] = "";
-        diarize_params dp = diarize_default_params();
-        dp.vad_model = r->pool->params.vad_model;
+        diarize_params dp = pp->diarization;
+        dp.progress = NULL;
+        dp.progress_user_data = NULL;
+        dp.cancel = NULL;
         if (diarize_open(&slot->diarizer, &dp, err, sizeof err) != DIARIZE_OK)
             worker__log(r->pool, WORKER_LOG_WARN, "%s: cannot open the diarization engine: %s",
                         slot->name, err);
@@ -292,6 +299,15 @@ static pipeline_params job_params(job_run *r)
     pp.diarization = diarize_default_params();
     pp.diarization.n_threads = d->threads;
     pp.diarization.vad_model = d->vad_model;
+    pp.diarization.engine = empty_to_null(r->job->diarization_engine) ? r->job->diarization_engine
+                            : d->diarization_engine ? d->diarization_engine
+                                                    : "builtin";
+    pp.diarization.models_dir = d->models_dir;
+    pp.diarization.data_dir = d->data_dir;
+    pp.diarization.hub_url = d->hub_url;
+    pp.diarization.hub_allow_insecure = d->hub_allow_insecure;
+    pp.diarization.hf_token = d->hf_token;
+    pp.diarization.step_seconds = d->diarization_step_ms > 0 ? d->diarization_step_ms / 1000.0 : 1.0;
     speaker_counts(r, &pp.diarization);
     return pp;
 }
@@ -356,7 +372,7 @@ static outcome stage_download(job_run *r)
 {
     const store_job *job = r->job;
     char dir[4096];
-    char err[1024] = "";
+    char err[1536] = "";
     char *got = NULL;
     bool from_cache = false;
     outcome o = OUTCOME_OK;
@@ -428,7 +444,7 @@ static void diarization_failed(job_run *r, const char *code, const char *message
 static outcome stage_pipeline(job_run *r, pipeline_result *pr)
 {
     pipeline_params pp = job_params(r);
-    char err[1024] = "";
+    char err[1536] = "";
     if (!cached_engine(r, &pp, err, sizeof err))
         return fail(r, CODE_ENGINE, err);
     if (pp.diarize)
@@ -467,7 +483,7 @@ static outcome stage_rediarize(job_run *r, format_json_meta *meta, pipeline_resu
 {
     const store_job *job = r->job;
     transcript *words = NULL;
-    char err[1024] = "";
+    char err[1536] = "";
     outcome o = OUTCOME_OK;
 
     write_progress(r, &SPAN_DIARIZE, 0.0);

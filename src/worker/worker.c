@@ -294,6 +294,10 @@ static int copy_params(worker_pool *pool, const worker_params *p)
     ok = copy_optional(p->model, &pool->model) && ok;
     ok = copy_optional(p->language, &pool->language) && ok;
     ok = copy_optional(p->vad_model, &pool->vad_model) && ok;
+    ok = copy_optional(p->diarization_engine, &pool->diarization_engine) && ok;
+    ok = copy_optional(p->data_dir, &pool->data_dir) && ok;
+    ok = copy_optional(p->hub_url, &pool->hub_url) && ok;
+    ok = copy_optional(p->hf_token, &pool->hf_token) && ok;
     ok = copy_optional(p->ytdlp_path, &pool->ytdlp_path) && ok;
     ok = copy_optional(p->cache_dir, &pool->cache_dir) && ok;
     ok = copy_optional(p->models_dir, &pool->models_dir) && ok;
@@ -306,6 +310,10 @@ static int copy_params(worker_pool *pool, const worker_params *p)
     pool->params.model = pool->model;
     pool->params.language = pool->language;
     pool->params.vad_model = pool->vad_model;
+    pool->params.diarization_engine = pool->diarization_engine;
+    pool->params.data_dir = pool->data_dir;
+    pool->params.hub_url = pool->hub_url;
+    pool->params.hf_token = pool->hf_token;
     pool->params.ytdlp_path = pool->ytdlp_path;
     pool->params.cache_dir = pool->cache_dir;
     pool->params.models_dir = pool->models_dir;
@@ -325,6 +333,10 @@ static void pool_destroy(worker_pool *pool, bool sync_init)
     free(pool->model);
     free(pool->language);
     free(pool->vad_model);
+    free(pool->diarization_engine);
+    free(pool->data_dir);
+    free(pool->hub_url);
+    free(pool->hf_token);
     free(pool->ytdlp_path);
     free(pool->cache_dir);
     free(pool->models_dir);

@@ -150,6 +150,18 @@ typedef struct {
     /* Silero VAD model for the built-in diarization engine (see
      * diarize_params.vad_model); NULL/"" = the build's default. Copied. */
     const char *vad_model;
+    /* Diarization engine for jobs that name none ("builtin" or "pyannote";
+     * NULL/"" = builtin) and the pyannote engine's settings (see
+     * diarize_params): data_dir (for the default models directory), hub,
+     * the configured token (never logged; HF_TOKEN and $HF_HOME/token are
+     * tried at each job when it is unset, so a token fixed on disk serves
+     * the next retry without a restart), window step. Copied. */
+    const char *diarization_engine;
+    const char *data_dir;
+    const char *hub_url;
+    bool hub_allow_insecure;
+    const char *hf_token;
+    int diarization_step_ms; /* <= 0: 1000 */
     /* Whisper: skip long silences with the Silero VAD (vad_model) before
      * decoding (asr_params.vad_filter); default false. */
     bool vad_filter;

@@ -73,7 +73,13 @@ expect_code bad-env 2
 expect_err bad-env "CESAR_THREADS" "lots"
 
 rm -f "$W/xdg/cesar/config.toml"
+CESAR_HF_TOKEN=hf_fromenv run config show
+grep -qE '^hf_token = "\*+" +# env CESAR_HF_TOKEN' <<<"$OUT" && pass "CESAR_HF_TOKEN, redacted" || fail "CESAR_HF_TOKEN: $OUT"
+grep -q hf_fromenv <<<"$OUT$ERR" && fail "the token is printed" || pass "the token is never printed"
+# HF_TOKEN is a fallback after the configured token (models_hf_token_resolve),
+# not a configuration value: config show keeps the default.
 HF_TOKEN=hf_fromenv run config show
-grep -qE '^hf_token = "\*+" +# env HF_TOKEN' <<<"$OUT" && pass "HF_TOKEN fallback, redacted" || fail "HF_TOKEN: $OUT"
+grep -qE '^hf_token = "" +# default' <<<"$OUT" && pass "HF_TOKEN is not the configured hf_token" || fail "HF_TOKEN: $OUT"
+grep -q hf_fromenv <<<"$OUT$ERR" && fail "HF_TOKEN printed" || pass "HF_TOKEN never printed"
 
 finish

@@ -241,9 +241,10 @@ static void test_migrates_v1_database(void **state)
     assert_false(has_index(f->path, "jobs_status_created"));
     assert_false(has_column(f->path, "format"));
     store *s = open_ok(f);
-    assert_int_equal(STORE_SCHEMA_VERSION, 4);
-    assert_int_equal(user_version(f->path), 4);
+    assert_int_equal(STORE_SCHEMA_VERSION, 5);
+    assert_int_equal(user_version(f->path), 5);
     assert_true(has_column(f->path, "no_cache"));
+    assert_true(has_column(f->path, "diarization_engine"));
     assert_true(has_index(f->path, "jobs_status_created"));
     assert_true(has_column(f->path, "format"));
     assert_true(has_column(f->path, "original_name"));
@@ -254,7 +255,7 @@ static void test_migrates_v1_database(void **state)
 
     /* Opening again is a no-op for the schema. */
     s = open_ok(f);
-    assert_int_equal(user_version(f->path), 4);
+    assert_int_equal(user_version(f->path), 5);
     check_old_job(f, s, 0, NULL, NULL);
     store_close(s);
 }
@@ -267,7 +268,7 @@ static void test_migrates_v2_database(void **state)
     assert_false(has_column(f->path, "format"));
     assert_false(has_column(f->path, "original_name"));
     store *s = open_ok(f);
-    assert_int_equal(user_version(f->path), 4);
+    assert_int_equal(user_version(f->path), 5);
     assert_true(has_column(f->path, "no_cache"));
     assert_true(has_column(f->path, "format"));
     assert_true(has_column(f->path, "original_name"));
@@ -279,6 +280,7 @@ static void test_migrates_v2_database(void **state)
     assert_int_equal(q->attempts, 0);
     assert_null(q->format);
     assert_false(q->no_cache); /* version 4's column at its default */
+    assert_null(q->diarization_engine); /* version 5's */
     store_job_free(q);
     check_still_works(f, s);
     store_close(s);
@@ -295,6 +297,7 @@ static void test_fresh_database_is_current(void **state)
     assert_true(has_column(f->path, "format"));
     assert_true(has_column(f->path, "original_name"));
     assert_true(has_column(f->path, "no_cache"));
+    assert_true(has_column(f->path, "diarization_engine"));
 }
 
 static void test_refuses_newer_schema(void **state)
