@@ -1,16 +1,20 @@
-/* emb_conv_amx: the stride-1 3x3 convolutions of the embedding ResNet as
- * an implicit GEMM on AMX tiles, with no im2col copy.
+/* emb_conv_amx: the convolutions of the embedding ResNet (all but the
+ * one-channel stem) as an implicit GEMM on AMX tiles, with no im2col copy.
  *
  * The input is in the bfloat16 VNNI layout of pyannote__emb_vnni, so for a
- * kernel offset (kh, kw), 32 input channels and 16 consecutive output
+ * kernel tap (kh, kw), 32 input channels and 16 consecutive output
  * positions of one frequency row, the B operand is a plain strided block of
- * the activation: row r = channel pair r, the 16 positions shifted by kw,
- * one row of the zero-bordered plane shifted by kh. The K loop runs over
- * (kh, kw, 32-channel blocks) against weights packed in that same K order
- * (pyannote__emb_conv_amx_prepare). Each group of four accumulator tiles
- * (32 output channels x 32 positions) is stored to a small buffer, and the
- * epilogue (bias, residual, ReLU, all in float32 as the F32 path does them)
- * writes float32 planes and / or the next layer's VNNI layout directly.
+ * the activation: row r = channel pair r, 16 positions from a column fixed
+ * by the tap, one row of the zero-bordered plane fixed by kh. Stride-2
+ * convolutions read the phase-split layout, where the inputs of 16
+ * consecutive outputs are again 16 consecutive columns (the even or the odd
+ * positions); the 1x1 stride-2 shortcut is the centre tap alone. The K loop
+ * runs over (tap, 32-channel blocks) against weights packed in that same K
+ * order (pyannote__emb_conv_amx_prepare). Each group of four accumulator
+ * tiles (32 output channels x 32 positions) is stored to a small buffer and
+ * goes through the epilogue (bias, residual, ReLU, all in float32 as the
+ * F32 path does them) while the next group computes; it writes float32
+ * planes and / or the next layer's VNNI layout directly.
  *
  * BF16X3 sums hi*lo + hi*hi + lo*hi per K step (hi and lo the bfloat16
  * split of weights and activations), as gemm_amx.c does.
@@ -18,10 +22,10 @@
  * Work: one unit is a band of output rows (all positions, all output
  * channels); threads take units in turn. Every element's sum runs in the
  * same order whichever thread computes it and however the rows are banded,
- * so results do not depend on the thread count. Per row the three input
- * rows it reads (cin x 3 x wp x 4 bytes, <= 450 KiB for the ResNet34 shapes
- * at 10 s) stay in L2 while every block of output channels passes over
- * them, and the next row of the band finds two of them there. */
+ * so results do not depend on the thread count. Per row the input rows it
+ * reads (cin x 3 x wp x 4 bytes, <= 450 KiB for the ResNet34 shapes at
+ * 10 s) stay in L2 while every block of output channels passes over them,
+ * and the next row of the band finds most of them there. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -36,21 +40,23 @@ int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *
 {
     c->amx = NULL;
     pyannote__gemm_mode mode = pyannote__matrix_mode(c->w);
-    if (mode == PYANNOTE__GEMM_F32 || c->k != 3 || c->stride != 1 || c->cin % 32 != 0 ||
-        c->cout % 32 != 0)
+    bool shape_ok = (c->k == 3 && (c->stride == 1 || c->stride == 2)) ||
+                    (c->k == 1 && c->stride == 2);
+    if (mode == PYANNOTE__GEMM_F32 || !shape_ok || c->cin % 32 != 0 || c->cout % 32 != 0)
         return PYANNOTE_OK;
-    size_t kk = (size_t)c->cin * 9;
+    int taps = c->k * c->k;
+    size_t kk = (size_t)c->cin * (size_t)taps;
     float *wr = malloc((size_t)c->cout * kk * sizeof *wr);
     if (!wr)
         return util_errf(err, errlen, PYANNOTE_ERR_NOMEM,
-                         "out of memory reordering a %d x %d x 3 x 3 convolution", c->cout,
-                         c->cin);
+                         "out of memory reordering a %d x %d x %d x %d convolution", c->cout,
+                         c->cin, c->k, c->k);
     /* (ci, kh, kw) -> (kh, kw, ci) */
     for (int o = 0; o < c->cout; o++)
         for (int ci = 0; ci < c->cin; ci++)
-            for (int t = 0; t < 9; t++)
+            for (int t = 0; t < taps; t++)
                 wr[(size_t)o * kk + (size_t)t * (size_t)c->cin + (size_t)ci] =
-                    w[(size_t)o * kk + (size_t)ci * 9 + (size_t)t];
+                    w[(size_t)o * kk + (size_t)ci * (size_t)taps + (size_t)t];
     int rc = pyannote__amx_pack(&c->amx, wr, c->cout, (int)kk, mode == PYANNOTE__GEMM_BF16X3,
                                 err, errlen);
     free(wr);
@@ -68,7 +74,13 @@ typedef struct {
     float *y;
     const pyannote__emb_vnni *out;
     bool relu;
+    int ho, wo;      /* output rows and positions */
     int band;        /* output rows per unit of work */
+    int taps;        /* kernel taps: 9, or 1 for the 1x1 shortcut */
+    /* Per tap, where its inputs for output (0, 0) start, in values from the
+     * padded plane's origin: row stride * 0 + kh, column of position kw - 1
+     * (for stride 2, in the segment of its phase). */
+    ptrdiff_t tap_off[9];
     atomic_int next; /* next unit to take */
 } conv_job;
 
@@ -87,17 +99,17 @@ typedef struct {
 static void epi_feed(conv_epi *e, int count);
 
 /* Software prefetches, also spread over the K steps: the lines of the
- * residual and of the outputs the current group's epilogue will touch
- * (during the next group), and the input lines the next group of positions
- * will load that the rows above left in cache. There are dozens of
+ * residual and of y the current group's epilogue will touch (during the
+ * next group), and the input lines the next group of positions will load
+ * that the rows above did not bring into cache. There are dozens of
  * interleaved streams (one per channel and plane), too many for the
- * hardware prefetchers to follow. Items, in order: 3 lines of each of
- * n_res channel rows of res, n_y of y, n_out VNNI rows of out, n_in VNNI
- * rows of the input. */
+ * hardware prefetchers to follow. (Prefetching the VNNI output lines as
+ * well measured slower.) Items, in order: 3 lines of each of n_res channel
+ * rows of res, n_y of y, n_in VNNI rows of the input. */
 typedef struct {
     const conv_job *j;
     int co0, oh, ow0;        /* the current group */
-    int n_res, n_y, n_out;   /* channel rows (res, y) and pair-plane rows (out) */
+    int n_res, n_y;          /* channel rows of res and y (0 when y is res) */
     const uint16_t *in_base; /* the next group's first input line (hi, row kh_first) */
     int kh_first, n_in;      /* input rows from kh_first, times pairs, times planes */
     int done, total, quota;
@@ -110,14 +122,15 @@ static void pf_feed(conv_pf *f, int count);
 /* Accumulators tmm0..3 = (A0,B0) (A0,B1) (A1,B0) (A1,B1): output channel
  * blocks A0, A1 (16 each) by position blocks B0, B1 (16 each); A operands
  * in tmm4/5, B in tmm6/7. a: the A0 hi tile of K block 0 (A1 is a1off
- * values on, the next K block astep on, lo 512 on); b: the hi value of
- * channel pair 0 at (row oh + 0, position ow0 + 0) of the padded plane (lo
- * is lo_off values on). The flags are constants at each call, so each
- * variant compiles branch-free. */
+ * values on, the next K block astep on, lo 512 on); b: channel pair 0's hi
+ * plane at output row oh, position ow0 (tap offsets to add; lo is lo_off
+ * values on). The flags are constants at each call, so each variant
+ * compiles branch-free. */
 static inline __attribute__((always_inline)) void
-conv_kernel(const uint16_t *a, size_t astep, size_t a1off, const uint16_t *b, ptrdiff_t lo_off,
-            const pyannote__emb_vnni *x, conv_epi *epi, conv_pf *pf, bool two_n, bool split)
+conv_kernel(const conv_job *j, const uint16_t *a, size_t astep, size_t a1off, const uint16_t *b,
+            ptrdiff_t lo_off, conv_epi *epi, conv_pf *pf, bool two_n, bool split)
 {
+    const pyannote__emb_vnni *x = j->x;
     long bstride = (long)(x->pair * 2);
     int ncb = x->c / 32;
     size_t cbstep = 16 * x->pair;
@@ -125,65 +138,63 @@ conv_kernel(const uint16_t *a, size_t astep, size_t a1off, const uint16_t *b, pt
     AMX_ZERO(1);
     AMX_ZERO(2);
     AMX_ZERO(3);
-    for (int kh = 0; kh < 3; kh++) {
-        for (int kw = 0; kw < 3; kw++) {
-            const uint16_t *pb = b + ((size_t)kh * (size_t)x->wp + (size_t)kw) * 2;
-            const uint16_t *pa = a + (size_t)((kh * 3 + kw) * ncb) * astep;
-            for (int cb = 0; cb < ncb; cb++, pb += cbstep, pa += astep) {
-                const uint16_t *pa1 = pa + a1off;
-                AMX_LOAD(4, pa, 64);
-                AMX_LOAD(5, pa1, 64);
-                if (split) {
-                    AMX_LOAD(6, pb + lo_off, bstride);
-                    if (two_n)
-                        AMX_LOAD(7, pb + lo_off + 32, bstride);
-                    AMX_DP(0, 4, 6); /* hi * lo */
-                    if (two_n)
-                        AMX_DP(1, 4, 7);
-                    AMX_DP(2, 5, 6);
-                    if (two_n)
-                        AMX_DP(3, 5, 7);
-                }
-                AMX_LOAD(6, pb, bstride);
+    for (int tap = 0; tap < j->taps; tap++) {
+        const uint16_t *pb = b + j->tap_off[tap];
+        const uint16_t *pa = a + (size_t)(tap * ncb) * astep;
+        for (int cb = 0; cb < ncb; cb++, pb += cbstep, pa += astep) {
+            const uint16_t *pa1 = pa + a1off;
+            AMX_LOAD(4, pa, 64);
+            AMX_LOAD(5, pa1, 64);
+            if (split) {
+                AMX_LOAD(6, pb + lo_off, bstride);
                 if (two_n)
-                    AMX_LOAD(7, pb + 32, bstride);
-                AMX_DP(0, 4, 6); /* hi * hi */
+                    AMX_LOAD(7, pb + lo_off + 32, bstride);
+                AMX_DP(0, 4, 6); /* hi * lo */
                 if (two_n)
                     AMX_DP(1, 4, 7);
                 AMX_DP(2, 5, 6);
                 if (two_n)
                     AMX_DP(3, 5, 7);
-                if (split) {
-                    AMX_LOAD(4, pa + AMX_TILE_ELEMS, 64);
-                    AMX_LOAD(5, pa1 + AMX_TILE_ELEMS, 64);
-                    AMX_DP(0, 4, 6); /* lo * hi */
-                    if (two_n)
-                        AMX_DP(1, 4, 7);
-                    AMX_DP(2, 5, 6);
-                    if (two_n)
-                        AMX_DP(3, 5, 7);
-                }
-                if (epi->done < epi->total)
-                    epi_feed(epi, epi->quota);
-                if (pf->done < pf->total)
-                    pf_feed(pf, pf->quota);
             }
+            AMX_LOAD(6, pb, bstride);
+            if (two_n)
+                AMX_LOAD(7, pb + 32, bstride);
+            AMX_DP(0, 4, 6); /* hi * hi */
+            if (two_n)
+                AMX_DP(1, 4, 7);
+            AMX_DP(2, 5, 6);
+            if (two_n)
+                AMX_DP(3, 5, 7);
+            if (split) {
+                AMX_LOAD(4, pa + AMX_TILE_ELEMS, 64);
+                AMX_LOAD(5, pa1 + AMX_TILE_ELEMS, 64);
+                AMX_DP(0, 4, 6); /* lo * hi */
+                if (two_n)
+                    AMX_DP(1, 4, 7);
+                AMX_DP(2, 5, 6);
+                if (two_n)
+                    AMX_DP(3, 5, 7);
+            }
+            if (epi->done < epi->total)
+                epi_feed(epi, epi->quota);
+            if (pf->done < pf->total)
+                pf_feed(pf, pf->quota);
         }
     }
 }
 
-static void conv_kernel_any(const uint16_t *a, size_t astep, size_t a1off, const uint16_t *b,
-                            ptrdiff_t lo_off, const pyannote__emb_vnni *x, conv_epi *epi,
-                            conv_pf *pf, bool two_n, bool split)
+static void conv_kernel_any(const conv_job *j, const uint16_t *a, size_t astep, size_t a1off,
+                            const uint16_t *b, ptrdiff_t lo_off, conv_epi *epi, conv_pf *pf,
+                            bool two_n, bool split)
 {
     if (split && two_n)
-        conv_kernel(a, astep, a1off, b, lo_off, x, epi, pf, true, true);
+        conv_kernel(j, a, astep, a1off, b, lo_off, epi, pf, true, true);
     else if (split)
-        conv_kernel(a, astep, a1off, b, lo_off, x, epi, pf, false, true);
+        conv_kernel(j, a, astep, a1off, b, lo_off, epi, pf, false, true);
     else if (two_n)
-        conv_kernel(a, astep, a1off, b, lo_off, x, epi, pf, true, false);
+        conv_kernel(j, a, astep, a1off, b, lo_off, epi, pf, true, false);
     else
-        conv_kernel(a, astep, a1off, b, lo_off, x, epi, pf, false, false);
+        conv_kernel(j, a, astep, a1off, b, lo_off, epi, pf, false, false);
 }
 
 static void store_acc(float *tmp, bool two_n)
@@ -211,15 +222,36 @@ AMX_AVX512 static __m512 epi_values(const conv_job *j, const float *acc, int co,
     return v;
 }
 
+/* 16 VNNI pairs (positions ow0 .. ow0 + cnt - 1 of row oh of pair plane
+ * p) into out's layout; in the phase-split one the even positions go to
+ * the even segment and the odd ones to the odd segment, 8 each. */
+static inline __attribute__((always_inline)) AMX_AVX512 void store_vnni(const pyannote__emb_vnni *o, uint16_t *base, __m512i v, int p,
+                                  int oh, int ow0, int cnt)
+{
+    uint16_t *row = base + (size_t)p * o->pair + (size_t)(oh + 1) * (size_t)o->wp * 2;
+    if (!o->phase) {
+        __mmask32 m32 = (__mmask32)(cnt == 16 ? 0xffffffffu : (1u << (2 * cnt)) - 1u);
+        _mm512_mask_storeu_epi16(row + ((size_t)ow0 + 1) * 2, m32, v);
+        return;
+    }
+    /* one 32-bit lane per position: compress the even and the odd lanes */
+    __m512i even = _mm512_maskz_compress_epi32((__mmask16)0x5555, v);
+    __m512i odd = _mm512_maskz_compress_epi32((__mmask16)0xaaaa, v);
+    __mmask16 me = (__mmask16)((1u << ((cnt + 1) / 2)) - 1u);
+    __mmask16 mo = (__mmask16)((1u << (cnt / 2)) - 1u);
+    _mm512_mask_storeu_epi32(row + ((size_t)o->seg + (size_t)ow0 / 2) * 2, me, even);
+    _mm512_mask_storeu_epi32(row + (1 + (size_t)ow0 / 2) * 2, mo, odd);
+}
+
 /* Channels co, co + 1 (rows acc, acc + 16 of a stored tile), positions
  * ow0.. of row oh, through the epilogue into y and / or out. */
 AMX_AVX512 static void epilogue_pair(const conv_job *j, const float *acc, int co, int oh,
                                      int ow0)
 {
-    int w = j->x->w;
+    int w = j->wo;
     int cnt = w - ow0 < 16 ? w - ow0 : 16;
     __mmask16 m16 = (__mmask16)((1u << cnt) - 1u);
-    size_t plane = (size_t)j->x->h * (size_t)w;
+    size_t plane = (size_t)j->ho * (size_t)w;
     size_t at = (size_t)co * plane + (size_t)oh * (size_t)w + (size_t)ow0;
     __m512 v0 = epi_values(j, acc, co, at, m16);
     __m512 v1 = epi_values(j, acc + 16, co + 1, at + plane, m16);
@@ -229,14 +261,11 @@ AMX_AVX512 static void epilogue_pair(const conv_job *j, const float *acc, int co
     }
     const pyannote__emb_vnni *o = j->out;
     if (o) {
-        __mmask32 m32 = (__mmask32)(cnt == 16 ? 0xffffffffu : (1u << (2 * cnt)) - 1u);
         __m512i hi, lo;
         amx_vnni_pair(v0, v1, o->lo != NULL, &hi, &lo);
-        size_t vat = (size_t)(co / 2) * o->pair +
-                     ((size_t)(oh + 1) * (size_t)o->wp + (size_t)ow0 + 1) * 2;
-        _mm512_mask_storeu_epi16(o->hi + vat, m32, hi);
+        store_vnni(o, o->hi, hi, co / 2, oh, ow0, cnt);
         if (o->lo)
-            _mm512_mask_storeu_epi16(o->lo + vat, m32, lo);
+            store_vnni(o, o->lo, lo, co / 2, oh, ow0, cnt);
     }
 }
 
@@ -257,61 +286,48 @@ static void epi_feed(conv_epi *e, int count)
 static void pf_feed(conv_pf *f, int count)
 {
     const conv_job *j = f->j;
-    const pyannote__emb_vnni *x = j->x, *o = j->out;
-    size_t plane = (size_t)x->h * (size_t)x->w;
+    const pyannote__emb_vnni *x = j->x;
+    size_t plane = (size_t)j->ho * (size_t)j->wo;
     int end = f->total - f->done < count ? f->total : f->done + count;
     for (; f->done < end; f->done++) {
         int i = f->done, line = i % 3, r = i / 3;
         if (r < f->n_res) {
             const float *p = j->res + (size_t)(f->co0 + r) * plane +
-                             (size_t)f->oh * (size_t)x->w + (size_t)f->ow0;
-            __builtin_prefetch(p + 16 * line, 0, 3);
+                             (size_t)f->oh * (size_t)j->wo + (size_t)f->ow0;
+            __builtin_prefetch(p + (line == 2 ? 31 : 16 * line), 0, 3);
             continue;
         }
         r -= f->n_res;
         if (r < f->n_y) {
-            float *p = j->y + (size_t)(f->co0 + r) * plane + (size_t)f->oh * (size_t)x->w +
+            float *p = j->y + (size_t)(f->co0 + r) * plane + (size_t)f->oh * (size_t)j->wo +
                        (size_t)f->ow0;
-            __builtin_prefetch(p + 16 * line, 1, 3);
+            __builtin_prefetch(p + (line == 2 ? 31 : 16 * line), 1, 3);
             continue;
         }
         r -= f->n_y;
-        if (r < f->n_out) {
-            /* r: pair-plane rows, hi then lo */
-            const uint16_t *base = r % 2 ? o->lo : o->hi;
-            const uint16_t *p = base + (size_t)(f->co0 / 2 + r / 2) * o->pair +
-                                ((size_t)(f->oh + 1) * (size_t)o->wp + (size_t)f->ow0) * 2;
-            __builtin_prefetch(p + 32 * line, 1, 3);
-            continue;
-        }
-        r -= f->n_out;
         /* r: (row, pair, plane) of the next group's input */
         int plane_i = r % 2, pair = r / 2 % (x->c / 2), kh = f->kh_first + r / x->c;
         const uint16_t *p = f->in_base + (plane_i ? x->lo - x->hi : 0) +
                             (size_t)pair * x->pair + (size_t)kh * (size_t)x->wp * 2;
-        __builtin_prefetch(p + 32 * line, 0, 3);
+        __builtin_prefetch(p + (line == 2 ? 67 : 32 * line), 0, 3); /* 34 positions */
     }
 }
 
 /* The prefetches made while group (mb, nb) of row oh computes. */
-static conv_pf pf_setup(const conv_job *j, int mb, int nb, int oh, bool two_n, bool first_row,
-                        int ksteps)
+static conv_pf pf_setup(const conv_job *j, int mb, int nb, int oh, bool first_row, int ksteps)
 {
     const pyannote__emb_vnni *x = j->x;
-    int nblocks = (x->w + 15) / 16, planes = x->lo ? 2 : 1;
+    int nblocks = (j->wo + 15) / 16, planes = x->lo ? 2 : 1;
     conv_pf f = {.j = j, .co0 = 16 * mb, .oh = oh, .ow0 = 16 * nb};
-    (void)two_n;
     f.n_res = j->res ? 32 : 0;
     f.n_y = j->y && j->y != j->res ? 32 : 0;
-    f.n_out = j->out && getenv("TMP_PFOUT") ? 16 * planes : 0;
-    if (mb == 0 && nb + 2 < nblocks && planes == 2) {
+    if (mb == 0 && nb + 2 < nblocks && planes == 2 && j->c->stride == 1) {
         /* later channel blocks find the row's input in L2 */
         f.kh_first = first_row ? 0 : 2;
         f.in_base = x->hi + ((size_t)oh * (size_t)x->wp + (size_t)(16 * (nb + 2))) * 2;
         f.n_in = (3 - f.kh_first) * x->c;
     }
-    f.total = 3 * (f.n_res + f.n_y + f.n_out + f.n_in);
-    if (getenv("TMP_NOPF")) f.total = 0;
+    f.total = 3 * (f.n_res + f.n_y + f.n_in);
     f.quota = (f.total + ksteps - 1) / ksteps;
     return f;
 }
@@ -328,16 +344,16 @@ static void conv_row(const conv_job *j, int oh, bool first_row, float *tmp)
     const uint16_t *a_base = pyannote__amx_tile(wt, 0, 0);
     size_t a1off = (size_t)(pyannote__amx_tile(wt, 1, 0) - a_base);
     ptrdiff_t lo_off = split ? x->lo - x->hi : 0;
-    int nblocks = (x->w + 15) / 16, ksteps = 9 * (x->c / 32), slot = 0;
-    const uint16_t *row = x->hi + (size_t)oh * (size_t)x->wp * 2;
+    int nblocks = (j->wo + 15) / 16, ksteps = j->taps * (x->c / 32), slot = 0;
+    const uint16_t *row = x->hi + (size_t)(j->c->stride * oh) * (size_t)x->wp * 2;
     conv_epi epi = {.j = j};
     for (int mb = 0; mb < j->c->cout / 16; mb += 2) {
         const uint16_t *a = pyannote__amx_tile(wt, mb, 0);
         for (int nb = 0; nb < nblocks; nb += 2) {
             bool two_n = nb + 1 < nblocks;
             epi.quota = (epi.total - epi.done + ksteps - 1) / ksteps;
-            conv_pf pf = pf_setup(j, mb, nb, oh, two_n, first_row, ksteps);
-            conv_kernel_any(a, astep, a1off, row + (size_t)nb * 32, lo_off, x, &epi, &pf, two_n,
+            conv_pf pf = pf_setup(j, mb, nb, oh, first_row, ksteps);
+            conv_kernel_any(j, a, astep, a1off, row + (size_t)nb * 32, lo_off, &epi, &pf, two_n,
                             split);
             epi_feed(&epi, epi.total);
             float *acc = tmp + 1024 * slot;
@@ -359,9 +375,9 @@ static void *conv_worker(void *p)
     amx_configure();
     for (;;) {
         int oh = atomic_fetch_add(&j->next, 1) * j->band;
-        if (oh >= j->x->h)
+        if (oh >= j->ho)
             break;
-        int end = oh + j->band < j->x->h ? oh + j->band : j->x->h;
+        int end = oh + j->band < j->ho ? oh + j->band : j->ho;
         for (int first = oh; oh < end; oh++)
             conv_row(j, oh, oh == first, tmp);
     }
@@ -370,29 +386,56 @@ static void *conv_worker(void *p)
     return NULL;
 }
 
+/* Tap (kh, kw) of output (0, 0) reads padded row kh (input row kh - 1)
+ * and input position kw - 1: column kw of a plain row; in a phase-split
+ * row position -1 is the odd segment's column 0, position 0 the even
+ * segment's column 0, position 1 the odd segment's column 1. A 1x1 stride-2
+ * convolution (no padding) is the 3x3 one's centre tap. */
+static void set_taps(conv_job *j)
+{
+    const pyannote__emb_vnni *x = j->x;
+    int col[3] = {0, 1, 2};
+    if (x->phase) {
+        col[1] = x->seg;
+        col[2] = 1;
+    }
+    if (j->taps == 1) {
+        j->tap_off[0] = ((ptrdiff_t)x->wp + col[1]) * 2;
+        return;
+    }
+    for (int kh = 0; kh < 3; kh++)
+        for (int kw = 0; kw < 3; kw++)
+            j->tap_off[kh * 3 + kw] = ((ptrdiff_t)kh * x->wp + col[kw]) * 2;
+}
+
 int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_vnni *x,
                                const float *res, bool relu, float *y,
                                const pyannote__emb_vnni *out, int n_threads, char *err,
                                size_t errlen)
 {
-    if (!c->amx || x->c != c->cin || (out && (out->c != c->cout || out->h != x->h ||
-                                              out->w != x->w)))
+    int ho = pyannote__emb_conv_out(x->h, c->k, c->stride);
+    int wo = pyannote__emb_conv_out(x->w, c->k, c->stride);
+    if (!c->amx || x->c != c->cin || x->phase != (c->stride == 2) ||
+        (out && (out->c != c->cout || out->h != ho || out->w != wo)))
         return util_errf(err, errlen, PYANNOTE_ERR_INVALID,
-                         "AMX convolution %d -> %d on a %d-channel %d x %d input: unsupported",
-                         c->cin, c->cout, x->c, x->h, x->w);
+                         "AMX convolution %d -> %d (%dx%d, stride %d) on a %d-channel %d x %d"
+                         " input: unsupported",
+                         c->cin, c->cout, c->k, c->k, c->stride, x->c, x->h, x->w);
     if ((x->lo != NULL) != (pyannote__amx_parts(c->amx) == 2))
         return util_errf(err, errlen, PYANNOTE_ERR_INVALID,
                          "AMX convolution: input and weights disagree on the bf16 split");
-    conv_job j = {.c = c, .x = x, .res = res, .y = y, .out = out, .relu = relu};
+    conv_job j = {.c = c, .x = x, .res = res, .y = y, .out = out, .relu = relu, .ho = ho,
+                  .wo = wo, .taps = c->k * c->k};
+    set_taps(&j);
     atomic_init(&j.next, 0);
     if (out)
         pyannote__emb_vnni_clear_border(out);
     int nt = n_threads < 1 ? 1 : (n_threads > MAX_THREADS ? MAX_THREADS : n_threads);
-    nt = nt > x->h ? x->h : nt;
-    /* Consecutive rows share two of their three input rows: bands of them
-     * read most of their input from L2; about four bands per thread keep
-     * the threads evenly loaded on a busy machine. */
-    j.band = x->h / (4 * nt) > 1 ? x->h / (4 * nt) : 1;
+    nt = nt > ho ? ho : nt;
+    /* Consecutive rows share input rows: bands of them read most of their
+     * input from L2; about four bands per thread keep the threads evenly
+     * loaded on a busy machine. */
+    j.band = ho / (4 * nt) > 1 ? ho / (4 * nt) : 1;
     pthread_t tid[MAX_THREADS];
     int started = 1;
     for (int t = 1; t < nt; t++, started++)

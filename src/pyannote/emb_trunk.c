@@ -7,7 +7,6 @@
  * layer (32 channels x 80 bins x frames): a block needs its input, the
  * inner activation, its output and, when downsampling, the shortcut's
  * output, all distinct. */
-#include <stdlib.h>
 #include "pyannote/internal.h"
 
 size_t pyannote__emb_act_floats(int frames)
@@ -62,7 +61,7 @@ int pyannote__emb_trunk(const pyannote__emb_net *net, const float *feats, int fr
                         pyannote__emb_work *work, const float **out, int *out_frames, char *err,
                         size_t errlen)
 {
-    if (net->block[0].conv2.amx && !getenv("TMP_OLD")) /* an AMX mode: the implicit-GEMM trunk */
+    if (net->block[0].conv2.amx) /* an AMX mode: the implicit-GEMM trunk */
         return pyannote__emb_trunk_amx(net, feats, frames, work, out, out_frames, err, errlen);
     int h = PYANNOTE__EMB_MELS, w = frames, cur = 0;
     int rc = pyannote__emb_conv_run(&net->stem, feats, h, w, NULL, true, work->act[cur], work,

@@ -1,41 +1,58 @@
-/* emb_vnni: the bfloat16 activation layout of the AMX trunk (described at
- * pyannote__emb_vnni in internal.h): its geometry, and the conversion of a
- * float32 activation into it, for the layers whose output comes from the
- * float32 im2col path (the stem and the stride-2 convolutions).
+/* emb_vnni: the bfloat16 activation layouts of the AMX trunk (described at
+ * pyannote__emb_vnni in internal.h): their geometry, border clearing, and
+ * the conversion of a float32 activation (the stem's output) into the plain
+ * layout.
  *
- * Invariant: every value of a plane outside the h x w interior (the border
- * rows and columns, and the right padding up to wp) is zero once a layer
- * has been written, whatever the buffer held before; the 3x3 kernels read
- * the border as the convolution's zero padding. */
+ * Invariant: every value of a plane outside the positions of the h x w
+ * interior (the border rows, and every column holding no position) is zero
+ * once a layer has been written, whatever the buffer held before; the
+ * kernels read those as the convolution's zero padding. */
 #include <string.h>
 
 #include "pyannote/amx_asm.h"
 #include "pyannote/internal.h"
 
-static int padded_width(int w)
+/* Row lengths are multiples of 16 columns (64 bytes), so rows start on
+ * cache lines and the tiles of some taps load whole lines. */
+static int plain_width(int w)
 {
-    return (w + 15) / 16 * 16 + 2;
+    return (w + 15) / 16 * 16 + 16;
+}
+
+static int phase_segment(int w)
+{
+    return ((w + 1) / 2 + 15) / 16 * 16 + 16;
 }
 
 size_t pyannote__emb_vnni_values(int c, int h, int w)
 {
-    return (size_t)((c + 1) / 2) * (size_t)(h + 2) * (size_t)padded_width(w) * 2;
+    int wp = plain_width(w) > 2 * phase_segment(w) ? plain_width(w) : 2 * phase_segment(w);
+    return (size_t)((c + 1) / 2) * (size_t)(h + 2) * (size_t)wp * 2;
 }
 
 void pyannote__emb_vnni_init(pyannote__emb_vnni *v, uint16_t *hi, uint16_t *lo, int c, int h,
-                             int w)
+                             int w, bool phase)
 {
     v->hi = hi;
     v->lo = lo;
     v->c = c;
     v->h = h;
     v->w = w;
-    v->wp = padded_width(w);
+    v->phase = phase;
+    v->seg = phase ? phase_segment(w) : 0;
+    v->wp = phase ? 2 * v->seg : plain_width(w);
     v->pair = (size_t)(h + 2) * (size_t)v->wp * 2;
 }
 
+/* Zeroes columns [from, to) of one row (2 values per column). */
+static void zero_columns(uint16_t *row, int from, int to)
+{
+    if (to > from)
+        memset(row + 2 * (size_t)from, 0, 2 * (size_t)(to - from) * sizeof *row);
+}
+
 /* The border of one plane: the top and bottom rows, and in each interior
- * row the left column and everything right of the last position. */
+ * row every column that holds no position. */
 static void zero_border(const pyannote__emb_vnni *v, uint16_t *plane)
 {
     size_t row = (size_t)v->wp * 2;
@@ -43,8 +60,14 @@ static void zero_border(const pyannote__emb_vnni *v, uint16_t *plane)
     memset(plane + (size_t)(v->h + 1) * row, 0, row * sizeof *plane);
     for (int r = 1; r <= v->h; r++) {
         uint16_t *p = plane + (size_t)r * row;
-        p[0] = p[1] = 0;
-        memset(p + 2 * (size_t)(v->w + 1), 0, 2 * (size_t)(v->wp - v->w - 1) * sizeof *p);
+        if (v->phase) { /* odd positions at 1 .. w / 2, even from seg on */
+            zero_columns(p, 0, 1);
+            zero_columns(p, 1 + v->w / 2, v->seg);
+            zero_columns(p, v->seg + (v->w + 1) / 2, v->wp);
+        } else {
+            zero_columns(p, 0, 1);
+            zero_columns(p, v->w + 1, v->wp);
+        }
     }
 }
 

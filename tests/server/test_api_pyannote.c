@@ -212,6 +212,26 @@ static void expect_partial(json_t *j, const char *code, const char *hint, const 
     free(dump);
 }
 
+/* The words (text, start, end) of a job's JSON result, as one array (caller
+ * owns); NULL unless the result is there. */
+static json_t *result_words(th_server *s, const char *id)
+{
+    th_response *r = th_getf(s, "/jobs/%s/result?format=json", id);
+    json_t *out = NULL;
+    if (r->status == 200 && json_is_object(r->json)) {
+        out = json_array();
+        size_t i, k;
+        json_t *seg, *w;
+        json_array_foreach(th_jget(r->json, "segments"), i, seg)
+            json_array_foreach(json_object_get(seg, "words"), k, w)
+                json_array_append_new(out, json_pack("[O, O, O]", json_object_get(w, "text"),
+                                                     json_object_get(w, "start"),
+                                                     json_object_get(w, "end")));
+    }
+    th_response_free(r);
+    return out;
+}
+
 static json_t *engine_health(th_server *s, const char *name)
 {
     th_response *r = th_getf(s, "/health");
@@ -280,6 +300,7 @@ static void test_walkthrough(th_server *s, hub *h, const char *audio, const char
              or_none(msg));
     json_decref(j);
     TH_CHECK(hub_requests(h) == 0, "no token: the hub got no request (%d)", hub_requests(h));
+    json_t *words_before = result_words(s, id);
 
     bool transcribed;
     TH_CHECK(write_text(token_file, WRONG "\n"), "wrote %s", token_file);
@@ -328,6 +349,12 @@ static void test_walkthrough(th_server *s, hub *h, const char *audio, const char
     TH_CHECK(th_jnum(j, "attempts", -1) == 5, "five attempts in all (%g)",
              th_jnum(j, "attempts", -1));
     json_decref(j);
+    json_t *words_after = result_words(s, id);
+    TH_CHECK(words_before && json_array_size(words_before) > 0 &&
+                 json_equal(words_before, words_after),
+             "the diarized result has the partial result's words and times (%zu and %zu words)",
+             json_array_size(words_before), json_array_size(words_after));
+    json_decref(words_after);
     struct stat st;
     TH_CHECK(stat(th_strf("%s/pyannote/segmentation-3.0/pytorch_model.bin", models), &st) == 0 &&
                  stat(th_strf("%s/pyannote/wespeaker-voxceleb-resnet34-LM/pytorch_model.bin",
@@ -351,6 +378,7 @@ static void test_walkthrough(th_server *s, hub *h, const char *audio, const char
     free(id2);
 
 done:
+    json_decref(words_before);
     free(text);
     free(id);
 }

@@ -155,6 +155,10 @@ static void test_defaults(void **state)
     assert_int_equal(v->min_speakers, 1);
     assert_int_equal(v->max_speakers, 8);
     assert_string_equal(v->hf_token, "");
+    assert_string_equal(v->diarization_engine, "builtin");
+    assert_int_equal(v->diarization_step_ms, 1000);
+    assert_string_equal(v->hub_url, "https://huggingface.co");
+    assert_false(v->hub_allow_insecure);
     snprintf(want, sizeof want, "%s/.local/share/cesar", f->home);
     assert_string_equal(v->data_dir, want);
     snprintf(want, sizeof want, "%s/.cache/cesar", f->home);
@@ -239,7 +243,11 @@ static void test_load_full_file(void **state)
                                   "min_speakers = 2\n"
                                   "max_speakers = 3\n"
                                   "vad_model = \"/models/vad.bin\"\n"
+                                  "diarization_engine = \"pyannote\"\n"
+                                  "diarization_step_ms = 500\n"
                                   "hf_token = \"hf_abc\"\n"
+                                  "hub_url = \"https://hub.example\"\n"
+                                  "hub_allow_insecure = true\n"
                                   "data_dir = \"/srv/cesar/data\"\n"
                                   "cache_dir = '/srv/cesar/cache'\n"
                                   "models_dir = \"/srv/cesar/models\"\n"
@@ -277,7 +285,11 @@ static void test_load_full_file(void **state)
     assert_int_equal(v->min_speakers, 2);
     assert_int_equal(v->max_speakers, 3);
     assert_string_equal(v->vad_model, "/models/vad.bin");
+    assert_string_equal(v->diarization_engine, "pyannote");
+    assert_int_equal(v->diarization_step_ms, 500);
     assert_string_equal(v->hf_token, "hf_abc");
+    assert_string_equal(v->hub_url, "https://hub.example");
+    assert_true(v->hub_allow_insecure);
     assert_string_equal(v->data_dir, "/srv/cesar/data");
     assert_string_equal(v->cache_dir, "/srv/cesar/cache");
     assert_string_equal(v->models_dir, "/srv/cesar/models");
@@ -648,17 +660,20 @@ static void test_env_empty_means_unset(void **state)
     config_free(c);
 }
 
+/* HF_TOKEN is not a configuration source: the configured token (file,
+ * CESAR_HF_TOKEN, flag) comes first and HF_TOKEN only after it, which
+ * models_hf_token_resolve decides; config show never prints a token. */
 static void test_hf_token_fallback(void **state)
 {
     fixture *f = *state;
     setenv("HF_TOKEN", "hf_from_standard", 1);
     config *c = new_config();
     assert_int_equal(config_load_env(c, f->err, sizeof f->err), CONFIG_OK);
-    assert_string_equal(config_get(c)->hf_token, "hf_from_standard");
-    assert_origin(c, "hf_token", CONFIG_SRC_ENV, NULL);
+    assert_string_equal(config_get(c)->hf_token, "");
+    assert_origin(c, "hf_token", CONFIG_SRC_DEFAULT, NULL);
     char *shown = config_show(c);
     assert_non_null(shown);
-    assert_non_null(strstr(shown, "\nhf_token = \"********\"  # env HF_TOKEN\n"));
+    assert_null(strstr(shown, "hf_from_standard"));
     free(shown);
     config_free(c);
 
@@ -671,11 +686,11 @@ static void test_hf_token_fallback(void **state)
     free(shown);
     config_free(c);
 
-    /* An empty CESAR_HF_TOKEN does not hide HF_TOKEN. */
+    /* An empty CESAR_HF_TOKEN counts as unset. */
     setenv("CESAR_HF_TOKEN", "", 1);
     c = new_config();
     assert_int_equal(config_load_env(c, f->err, sizeof f->err), CONFIG_OK);
-    assert_string_equal(config_get(c)->hf_token, "hf_from_standard");
+    assert_string_equal(config_get(c)->hf_token, "");
     config_free(c);
 }
 
@@ -699,7 +714,9 @@ static void test_every_key_has_working_env(void **state)
     fixture *f = *state;
     /* A value each key accepts, by table order. */
     for (const config_key_info *k = config_keys(); k->key; k++) {
-        const char *text = strcmp(k->type, "integer") == 0   ? "2"
+        const char *text = strcmp(k->key, "diarization_step_ms") == 0 ? "250"
+                           : strcmp(k->key, "hub_url") == 0 ? "https://hub.example"
+                           : strcmp(k->type, "integer") == 0   ? "2"
                            : strcmp(k->type, "boolean") == 0 ? "no"
                            : strcmp(k->key, "language") == 0 ? "sv"
                            : strcmp(k->key, "format") == 0   ? "vtt"
@@ -966,7 +983,11 @@ static void test_show_defaults(void **state)
              "min_speakers = 1  # default\n"
              "max_speakers = 8  # default\n"
              "vad_model = \"\"  # default\n"
+             "diarization_engine = \"builtin\"  # default\n"
+             "diarization_step_ms = 1000  # default\n"
              "hf_token = \"\"  # default\n"
+             "hub_url = \"https://huggingface.co\"  # default\n"
+             "hub_allow_insecure = false  # default\n"
              "data_dir = \"%s/.local/share/cesar\"  # default\n"
              "cache_dir = \"%s/.cache/cesar\"  # default\n"
              "models_dir = \"\"  # default\n"
@@ -1054,7 +1075,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 34);
+    assert_int_equal(doc->n, 38);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1092,7 +1113,9 @@ static void test_key_table(void **state)
     const char *expected[] = {"engine", "model", "language", "threads", "task", "beam_size",
                               "initial_prompt", "condition_on_previous_text", "temperature_fallback", "vad_filter", "format",
                               "diarize",
-                              "min_speakers", "max_speakers", "vad_model", "hf_token", "data_dir",
+                              "min_speakers", "max_speakers", "vad_model", "diarization_engine",
+                              "diarization_step_ms", "hf_token", "hub_url", "hub_allow_insecure",
+                              "data_dir",
                               "cache_dir", "models_dir", "models_url", "models_catalog",
                               "allow_private_urls", "ytdlp_path",
                               "download_connect_timeout", "download_timeout", "cache_max_age",
@@ -1120,7 +1143,7 @@ static void test_key_table(void **state)
         assert_int_equal(k->secret, secret);
     }
     assert_int_equal(n, sizeof expected / sizeof expected[0]);
-    assert_non_null(strstr(config_keys()[15].description, "HF_TOKEN"));
+    assert_non_null(strstr(config_keys()[17].description, "HF_TOKEN"));
 }
 
 static void test_key_types_match_behaviour(void **state)
