@@ -112,5 +112,19 @@ amx_vnni_pair(__m512 a, __m512 b, bool split, __m512i *hi, __m512i *lo)
     *lo = _mm512_permutexvar_epi16(interleave, (__m512i)l);
 }
 
+/* 16 floats as 16 bfloat16 (*hi, rounded to nearest even) and, when
+ * split, the rounded remainders v - hi (*lo). */
+static inline __attribute__((always_inline)) AMX_AVX512 void
+amx_bf16_split16(__m512 v, bool split, __m256i *hi, __m256i *lo)
+{
+    *hi = (__m256i)_mm512_cvtneps_pbh(v);
+    if (!split) {
+        *lo = _mm256_setzero_si256();
+        return;
+    }
+    __m512 h = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(*hi), 16));
+    *lo = (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(v, h));
+}
+
 #endif
 #endif

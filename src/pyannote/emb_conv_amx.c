@@ -1,39 +1,72 @@
 /* emb_conv_amx: the convolutions of the embedding ResNet (all but the
  * one-channel stem) as an implicit GEMM on AMX tiles, with no im2col copy.
  *
- * The input is in the bfloat16 VNNI layout of pyannote__emb_vnni, so for a
- * kernel tap (kh, kw), 32 input channels and 16 consecutive output
- * positions of one frequency row, the B operand is a plain strided block of
- * the activation: row r = channel pair r, 16 positions from a column fixed
- * by the tap, one row of the zero-bordered plane fixed by kh. Stride-2
+ * Roles: the activation is the A operand (tile rows = 16 consecutive
+ * output positions, 32 input channels each), the weights the B operand
+ * (VNNI: rows = input channel pairs, columns = 16 output channels), the
+ * accumulator 16 positions x 16 output channels. In the channel-blocked
+ * layout of pyannote__emb_vnni the A tile of a kernel tap (kh, kw) is 1 KiB
+ * of contiguous memory starting on a cache line, whatever the tap: row kh
+ * of the zero-bordered plane, 16 columns from one fixed by kw. Stride-2
  * convolutions read the phase-split layout, where the inputs of 16
  * consecutive outputs are again 16 consecutive columns (the even or the odd
- * positions); the 1x1 stride-2 shortcut is the centre tap alone. The K loop
- * runs over (tap, 32-channel blocks) against weights packed in that same K
- * order (pyannote__emb_conv_amx_prepare). Each group of four accumulator
- * tiles (32 output channels x 32 positions) is stored to a small buffer and
- * goes through the epilogue (bias, residual, ReLU, all in float32 as the
- * F32 path does them) while the next group computes; it writes float32
- * planes and / or the next layer's VNNI layout directly.
+ * positions); the 1x1 stride-2 shortcut is the centre tap alone. The K
+ * loop runs over (tap, 32-channel blocks) against weight tiles packed in
+ * that order here. Each group of four accumulator tiles (32 positions x 32
+ * output channels) is stored to a small buffer and goes through the
+ * epilogue (bias, residual, ReLU, all in float32 as the F32 path does them)
+ * while the next group computes; one epilogue item is one position's 16
+ * channels, a contiguous 64 bytes in every layout it reads or writes.
  *
  * BF16X3 sums hi*lo + hi*hi + lo*hi per K step (hi and lo the bfloat16
- * split of weights and activations), as gemm_amx.c does.
+ * split of activations and weights), as gemm_amx.c does.
  *
  * Work: one unit is a band of output rows (all positions, all output
  * channels); threads take units in turn. Every element's sum runs in the
  * same order whichever thread computes it and however the rows are banded,
- * so results do not depend on the thread count. Per row the input rows it
- * reads (cin x 3 x wp x 4 bytes, <= 450 KiB for the ResNet34 shapes at
- * 10 s) stay in L2 while every block of output channels passes over them,
- * and the next row of the band finds most of them there. */
+ * so results do not depend on the thread count. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pyannote/amx_asm.h"
-#include "pyannote/gemm_amx.h"
 #include "pyannote/internal.h"
 #include "util/util.h"
+
+#define CB 32         /* channels per block of the activation layout */
+#define TILE 512      /* bf16 values per operand tile */
+
+struct pyannote__emb_amx_conv {
+    int cin, cout, taps;
+    int kblocks; /* taps x cin / 32 */
+    int parts;   /* 2: hi and lo tiles (BF16X3), 1: hi only */
+    /* B tiles: output block ob (16 channels), K block kb = tap * (cin / 32)
+     * + input block: ((ob * kblocks + kb) * parts + part) * TILE; value
+     * (pair r, output n, e) at r * 32 + n * 2 + e. */
+    uint16_t *tiles;
+};
+
+void pyannote__emb_conv_amx_free(struct pyannote__emb_amx_conv *w)
+{
+    if (!w)
+        return;
+    free(w->tiles);
+    free(w);
+}
+
+#ifdef PYANNOTE__AMX_ASM
+
+/* Weight (o, ci, tap) into its place in the B tiles. */
+static void pack_one(struct pyannote__emb_amx_conv *p, int o, int ci, int tap, float v)
+{
+    int kb = tap * (p->cin / CB) + ci / CB, r = ci % CB / 2, e = ci % 2;
+    size_t t = ((size_t)(o / 16) * (size_t)p->kblocks + (size_t)kb) * (size_t)p->parts;
+    uint16_t *hi = p->tiles + t * TILE + r * 32 + (o % 16) * 2 + e;
+    *hi = amx_f32_to_bf16(v);
+    if (p->parts == 2)
+        hi[TILE] = amx_f32_to_bf16(v - amx_bf16_to_f32(*hi));
+}
 
 int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *err,
                                    size_t errlen)
@@ -42,28 +75,32 @@ int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *
     pyannote__gemm_mode mode = pyannote__matrix_mode(c->w);
     bool shape_ok = (c->k == 3 && (c->stride == 1 || c->stride == 2)) ||
                     (c->k == 1 && c->stride == 2);
-    if (mode == PYANNOTE__GEMM_F32 || !shape_ok || c->cin % 32 != 0 || c->cout % 32 != 0)
+    if (mode == PYANNOTE__GEMM_F32 || !shape_ok || c->cin % CB != 0 || c->cout % CB != 0)
         return PYANNOTE_OK;
-    int taps = c->k * c->k;
-    size_t kk = (size_t)c->cin * (size_t)taps;
-    float *wr = malloc((size_t)c->cout * kk * sizeof *wr);
-    if (!wr)
-        return util_errf(err, errlen, PYANNOTE_ERR_NOMEM,
-                         "out of memory reordering a %d x %d x %d x %d convolution", c->cout,
-                         c->cin, c->k, c->k);
-    /* (ci, kh, kw) -> (kh, kw, ci) */
+    struct pyannote__emb_amx_conv *p = calloc(1, sizeof *p);
+    if (!p)
+        goto nomem;
+    p->cin = c->cin;
+    p->cout = c->cout;
+    p->taps = c->k * c->k;
+    p->kblocks = p->taps * (c->cin / CB);
+    p->parts = mode == PYANNOTE__GEMM_BF16X3 ? 2 : 1;
+    size_t count = (size_t)(c->cout / 16) * (size_t)p->kblocks * (size_t)p->parts * TILE;
+    p->tiles = aligned_alloc(64, count * sizeof *p->tiles);
+    if (!p->tiles)
+        goto nomem;
     for (int o = 0; o < c->cout; o++)
         for (int ci = 0; ci < c->cin; ci++)
-            for (int t = 0; t < taps; t++)
-                wr[(size_t)o * kk + (size_t)t * (size_t)c->cin + (size_t)ci] =
-                    w[(size_t)o * kk + (size_t)ci * (size_t)taps + (size_t)t];
-    int rc = pyannote__amx_pack(&c->amx, wr, c->cout, (int)kk, mode == PYANNOTE__GEMM_BF16X3,
-                                err, errlen);
-    free(wr);
-    return rc;
+            for (int t = 0; t < p->taps; t++)
+                pack_one(p, o, ci, t, w[((size_t)o * (size_t)c->cin + (size_t)ci) * p->taps + t]);
+    c->amx = p;
+    return PYANNOTE_OK;
+nomem:
+    pyannote__emb_conv_amx_free(p);
+    return util_errf(err, errlen, PYANNOTE_ERR_NOMEM,
+                     "out of memory packing a %d x %d x %d x %d convolution for AMX", c->cout,
+                     c->cin, c->k, c->k);
 }
-
-#ifdef PYANNOTE__AMX_ASM
 
 #define MAX_THREADS 64
 
@@ -76,10 +113,8 @@ typedef struct {
     bool relu;
     int ho, wo;      /* output rows and positions */
     int band;        /* output rows per unit of work */
-    int taps;        /* kernel taps: 9, or 1 for the 1x1 shortcut */
     /* Per tap, where its inputs for output (0, 0) start, in values from the
-     * padded plane's origin: row stride * 0 + kh, column of position kw - 1
-     * (for stride 2, in the segment of its phase). */
+     * plane's origin: padded row kh, the column of input position kw - 1. */
     ptrdiff_t tap_off[9];
     atomic_int next; /* next unit to take */
 } conv_job;
@@ -87,185 +122,137 @@ typedef struct {
 /* The epilogue of the previous group of accumulator tiles, run a few
  * items at a time between the tile instructions of the current group
  * (where the vector units are idle, and well after the tile stores, whose
- * results reach loads slowly). Item i: tile i / 8, channel pair i % 8. */
+ * results reach loads slowly). Item i: tile i / 16, its row i % 16. */
 typedef struct {
     const conv_job *j;
-    const float *tmp; /* the group's stored tiles: (A0,B0) (A0,B1) (A1,B0) (A1,B1) */
-    int mb, nb, oh;
-    bool two_n;
+    const float *tmp; /* the group's stored tiles: (P0,O0) (P0,O1) (P1,O0) (P1,O1) */
+    int ob, pb, oh;   /* first output block (16 channels), first position block */
     int done, total, quota;
 } conv_epi;
 
 static void epi_feed(conv_epi *e, int count);
 
-/* Software prefetches, also spread over the K steps: the lines of the
- * residual and of y the current group's epilogue will touch (during the
- * next group), and the input lines the next group of positions will load
- * that the rows above did not bring into cache. There are dozens of
- * interleaved streams (one per channel and plane), too many for the
- * hardware prefetchers to follow. (Prefetching the VNNI output lines as
- * well measured slower.) Items, in order: 3 lines of each of n_res channel
- * rows of res, n_y of y, n_in VNNI rows of the input. */
-typedef struct {
-    const conv_job *j;
-    int co0, oh, ow0;        /* the current group */
-    int n_res, n_y;          /* channel rows of res and y (0 when y is res) */
-    const uint16_t *in_base; /* the next group's first input line (hi, row kh_first) */
-    int kh_first, n_in;      /* input rows from kh_first, times pairs, times planes */
-    int done, total, quota;
-} conv_pf;
-
-static void pf_feed(conv_pf *f, int count);
-
 /* ---- the kernel ---------------------------------------------------------------- */
 
-/* Accumulators tmm0..3 = (A0,B0) (A0,B1) (A1,B0) (A1,B1): output channel
- * blocks A0, A1 (16 each) by position blocks B0, B1 (16 each); A operands
- * in tmm4/5, B in tmm6/7. a: the A0 hi tile of K block 0 (A1 is a1off
- * values on, the next K block astep on, lo 512 on); b: channel pair 0's hi
- * plane at output row oh, position ow0 (tap offsets to add; lo is lo_off
- * values on). The flags are constants at each call, so each variant
- * compiles branch-free. */
+/* Accumulators tmm0..3 = (P0,O0) (P0,O1) (P1,O0) (P1,O1): position blocks
+ * P0, P1 (16 each) by output channel blocks O0, O1 (16 each); activation
+ * operands in tmm4/5, weights in tmm6/7. xa: the hi activation at the
+ * group's first position of output row oh, channel block 0 (tap offsets to
+ * add; P1 is 16 columns on, lo lo_off values on, the next channel block
+ * x->blk on); wt: O0's hi tile of K block 0 (O1 o1off values on, the next K
+ * block astep on, lo TILE on). The flags are constants at each call, so
+ * each variant compiles branch-free. */
 static inline __attribute__((always_inline)) void
-conv_kernel(const conv_job *j, const uint16_t *a, size_t astep, size_t a1off, const uint16_t *b,
-            ptrdiff_t lo_off, conv_epi *epi, conv_pf *pf, bool two_n, bool split)
+conv_kernel(const conv_job *j, const uint16_t *xa, ptrdiff_t lo_off, const uint16_t *wt,
+            size_t astep, size_t o1off, conv_epi *epi, bool two_p, bool split)
 {
     const pyannote__emb_vnni *x = j->x;
-    long bstride = (long)(x->pair * 2);
-    int ncb = x->c / 32;
-    size_t cbstep = 16 * x->pair;
+    int ncb = x->c / CB, taps = j->c->amx->taps;
     AMX_ZERO(0);
     AMX_ZERO(1);
     AMX_ZERO(2);
     AMX_ZERO(3);
-    for (int tap = 0; tap < j->taps; tap++) {
-        const uint16_t *pb = b + j->tap_off[tap];
-        const uint16_t *pa = a + (size_t)(tap * ncb) * astep;
-        for (int cb = 0; cb < ncb; cb++, pb += cbstep, pa += astep) {
-            const uint16_t *pa1 = pa + a1off;
+    const uint16_t *pb = wt;
+    for (int tap = 0; tap < taps; tap++) {
+        const uint16_t *pa = xa + j->tap_off[tap];
+        for (int cb = 0; cb < ncb; cb++, pa += x->blk, pb += astep) {
+            const uint16_t *pa1 = pa + 16 * CB, *pb1 = pb + o1off;
             AMX_LOAD(4, pa, 64);
-            AMX_LOAD(5, pa1, 64);
+            if (two_p)
+                AMX_LOAD(5, pa1, 64);
             if (split) {
-                AMX_LOAD(6, pb + lo_off, bstride);
-                if (two_n)
-                    AMX_LOAD(7, pb + lo_off + 32, bstride);
+                AMX_LOAD(6, pb + TILE, 64);
+                AMX_LOAD(7, pb1 + TILE, 64);
                 AMX_DP(0, 4, 6); /* hi * lo */
-                if (two_n)
-                    AMX_DP(1, 4, 7);
-                AMX_DP(2, 5, 6);
-                if (two_n)
-                    AMX_DP(3, 5, 7);
-            }
-            AMX_LOAD(6, pb, bstride);
-            if (two_n)
-                AMX_LOAD(7, pb + 32, bstride);
-            AMX_DP(0, 4, 6); /* hi * hi */
-            if (two_n)
                 AMX_DP(1, 4, 7);
-            AMX_DP(2, 5, 6);
-            if (two_n)
-                AMX_DP(3, 5, 7);
-            if (split) {
-                AMX_LOAD(4, pa + AMX_TILE_ELEMS, 64);
-                AMX_LOAD(5, pa1 + AMX_TILE_ELEMS, 64);
-                AMX_DP(0, 4, 6); /* lo * hi */
-                if (two_n)
-                    AMX_DP(1, 4, 7);
-                AMX_DP(2, 5, 6);
-                if (two_n)
+                if (two_p) {
+                    AMX_DP(2, 5, 6);
                     AMX_DP(3, 5, 7);
+                }
+            }
+            AMX_LOAD(6, pb, 64);
+            AMX_LOAD(7, pb1, 64);
+            AMX_DP(0, 4, 6); /* hi * hi */
+            AMX_DP(1, 4, 7);
+            if (two_p) {
+                AMX_DP(2, 5, 6);
+                AMX_DP(3, 5, 7);
+            }
+            if (split) {
+                AMX_LOAD(4, pa + lo_off, 64);
+                if (two_p)
+                    AMX_LOAD(5, pa1 + lo_off, 64);
+                AMX_DP(0, 4, 6); /* lo * hi */
+                AMX_DP(1, 4, 7);
+                if (two_p) {
+                    AMX_DP(2, 5, 6);
+                    AMX_DP(3, 5, 7);
+                }
             }
             if (epi->done < epi->total)
                 epi_feed(epi, epi->quota);
-            if (pf->done < pf->total)
-                pf_feed(pf, pf->quota);
         }
     }
 }
 
-static void conv_kernel_any(const conv_job *j, const uint16_t *a, size_t astep, size_t a1off,
-                            const uint16_t *b, ptrdiff_t lo_off, conv_epi *epi, conv_pf *pf,
-                            bool two_n, bool split)
+static void conv_kernel_any(const conv_job *j, const uint16_t *xa, ptrdiff_t lo_off,
+                            const uint16_t *wt, size_t astep, size_t o1off, conv_epi *epi,
+                            bool two_p, bool split)
 {
-    if (split && two_n)
-        conv_kernel(j, a, astep, a1off, b, lo_off, epi, pf, true, true);
+    if (split && two_p)
+        conv_kernel(j, xa, lo_off, wt, astep, o1off, epi, true, true);
     else if (split)
-        conv_kernel(j, a, astep, a1off, b, lo_off, epi, pf, false, true);
-    else if (two_n)
-        conv_kernel(j, a, astep, a1off, b, lo_off, epi, pf, true, false);
+        conv_kernel(j, xa, lo_off, wt, astep, o1off, epi, false, true);
+    else if (two_p)
+        conv_kernel(j, xa, lo_off, wt, astep, o1off, epi, true, false);
     else
-        conv_kernel(j, a, astep, a1off, b, lo_off, epi, pf, false, false);
+        conv_kernel(j, xa, lo_off, wt, astep, o1off, epi, false, false);
 }
 
-static void store_acc(float *tmp, bool two_n)
+static void store_acc(float *tmp, bool two_p)
 {
     AMX_STORE(0, tmp, 64);
-    AMX_STORE(2, tmp + 512, 64);
-    if (two_n) {
-        AMX_STORE(1, tmp + 256, 64);
+    AMX_STORE(1, tmp + 256, 64);
+    if (two_p) {
+        AMX_STORE(2, tmp + 512, 64);
         AMX_STORE(3, tmp + 768, 64);
     }
 }
 
 /* ---- the epilogue -------------------------------------------------------------- */
 
-/* v = act(acc + bias + res) for 16 positions of channel co, in the F32
- * path's order ((acc + bias) + res, then ReLU as v > 0 ? v : 0). */
-AMX_AVX512 static __m512 epi_values(const conv_job *j, const float *acc, int co, size_t at,
-                                    __mmask16 m)
+/* Column of position p in a layout's row. */
+static inline int out_column(const pyannote__emb_vnni *o, int p)
 {
-    __m512 v = _mm512_add_ps(_mm512_load_ps(acc), _mm512_set1_ps(j->c->bias[co]));
+    if (!o->phase)
+        return p + 1;
+    return p % 2 ? (p + 1) / 2 : o->seg + p / 2;
+}
+
+/* Output channels co0 .. co0 + 15 (a stored accumulator row acc) of
+ * position p of row oh: v = act(acc + bias + res), in the F32 path's order
+ * ((acc + bias) + res, then ReLU as v > 0 ? v : 0), into y and / or out. */
+AMX_AVX512 static void epilogue_row(const conv_job *j, const float *acc, int co0, int oh, int p)
+{
+    size_t at = (((size_t)(co0 / CB) * (size_t)j->ho + (size_t)oh) * (size_t)j->wo + (size_t)p) *
+                    CB + (size_t)(co0 % CB);
+    __m512 v = _mm512_add_ps(_mm512_load_ps(acc), _mm512_loadu_ps(j->c->bias + co0));
     if (j->res)
-        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, j->res + at));
+        v = _mm512_add_ps(v, _mm512_loadu_ps(j->res + at));
     if (j->relu)
         v = _mm512_max_ps(v, _mm512_setzero_ps()); /* NaN -> 0, -0 -> +0, as v > 0 ? v : 0 */
-    return v;
-}
-
-/* 16 VNNI pairs (positions ow0 .. ow0 + cnt - 1 of row oh of pair plane
- * p) into out's layout; in the phase-split one the even positions go to
- * the even segment and the odd ones to the odd segment, 8 each. */
-static inline __attribute__((always_inline)) AMX_AVX512 void store_vnni(const pyannote__emb_vnni *o, uint16_t *base, __m512i v, int p,
-                                  int oh, int ow0, int cnt)
-{
-    uint16_t *row = base + (size_t)p * o->pair + (size_t)(oh + 1) * (size_t)o->wp * 2;
-    if (!o->phase) {
-        __mmask32 m32 = (__mmask32)(cnt == 16 ? 0xffffffffu : (1u << (2 * cnt)) - 1u);
-        _mm512_mask_storeu_epi16(row + ((size_t)ow0 + 1) * 2, m32, v);
-        return;
-    }
-    /* one 32-bit lane per position: compress the even and the odd lanes */
-    __m512i even = _mm512_maskz_compress_epi32((__mmask16)0x5555, v);
-    __m512i odd = _mm512_maskz_compress_epi32((__mmask16)0xaaaa, v);
-    __mmask16 me = (__mmask16)((1u << ((cnt + 1) / 2)) - 1u);
-    __mmask16 mo = (__mmask16)((1u << (cnt / 2)) - 1u);
-    _mm512_mask_storeu_epi32(row + ((size_t)o->seg + (size_t)ow0 / 2) * 2, me, even);
-    _mm512_mask_storeu_epi32(row + (1 + (size_t)ow0 / 2) * 2, mo, odd);
-}
-
-/* Channels co, co + 1 (rows acc, acc + 16 of a stored tile), positions
- * ow0.. of row oh, through the epilogue into y and / or out. */
-AMX_AVX512 static void epilogue_pair(const conv_job *j, const float *acc, int co, int oh,
-                                     int ow0)
-{
-    int w = j->wo;
-    int cnt = w - ow0 < 16 ? w - ow0 : 16;
-    __mmask16 m16 = (__mmask16)((1u << cnt) - 1u);
-    size_t plane = (size_t)j->ho * (size_t)w;
-    size_t at = (size_t)co * plane + (size_t)oh * (size_t)w + (size_t)ow0;
-    __m512 v0 = epi_values(j, acc, co, at, m16);
-    __m512 v1 = epi_values(j, acc + 16, co + 1, at + plane, m16);
-    if (j->y) {
-        _mm512_mask_storeu_ps(j->y + at, m16, v0);
-        _mm512_mask_storeu_ps(j->y + at + plane, m16, v1);
-    }
+    if (j->y)
+        _mm512_storeu_ps(j->y + at, v);
     const pyannote__emb_vnni *o = j->out;
     if (o) {
-        __m512i hi, lo;
-        amx_vnni_pair(v0, v1, o->lo != NULL, &hi, &lo);
-        store_vnni(o, o->hi, hi, co / 2, oh, ow0, cnt);
+        __m256i hi, lo;
+        amx_bf16_split16(v, o->lo != NULL, &hi, &lo);
+        size_t vat = (size_t)(co0 / CB) * o->blk +
+                     ((size_t)(oh + 1) * (size_t)o->wp + (size_t)out_column(o, p)) * CB +
+                     (size_t)(co0 % CB);
+        _mm256_storeu_si256((__m256i *)(o->hi + vat), hi);
         if (o->lo)
-            store_vnni(o, o->lo, lo, co / 2, oh, ow0, cnt);
+            _mm256_storeu_si256((__m256i *)(o->lo + vat), lo);
     }
 }
 
@@ -273,93 +260,40 @@ static void epi_feed(conv_epi *e, int count)
 {
     int end = e->total - e->done < count ? e->total : e->done + count;
     for (; e->done < end; e->done++) {
-        int t = e->done / 8, p = e->done % 8;
-        /* with one position block, the tiles are (A0,B0) and (A1,B0) */
-        int mi = e->two_n ? t / 2 : t, ni = e->two_n ? t % 2 : 0;
-        const float *acc = e->tmp + 256 * (2 * mi + ni) + 32 * p;
-        epilogue_pair(e->j, acc, 16 * (e->mb + mi) + 2 * p, e->oh, 16 * (e->nb + ni));
+        int t = e->done / 16, r = e->done % 16;
+        int p = 16 * (e->pb + t / 2) + r;
+        if (p < e->j->wo)
+            epilogue_row(e->j, e->tmp + 256 * t + 16 * r, 16 * (e->ob + t % 2), e->oh, p);
     }
 }
 
 /* ---- work ---------------------------------------------------------------------- */
 
-static void pf_feed(conv_pf *f, int count)
-{
-    const conv_job *j = f->j;
-    const pyannote__emb_vnni *x = j->x;
-    size_t plane = (size_t)j->ho * (size_t)j->wo;
-    int end = f->total - f->done < count ? f->total : f->done + count;
-    for (; f->done < end; f->done++) {
-        int i = f->done, line = i % 3, r = i / 3;
-        if (r < f->n_res) {
-            const float *p = j->res + (size_t)(f->co0 + r) * plane +
-                             (size_t)f->oh * (size_t)j->wo + (size_t)f->ow0;
-            __builtin_prefetch(p + (line == 2 ? 31 : 16 * line), 0, 3);
-            continue;
-        }
-        r -= f->n_res;
-        if (r < f->n_y) {
-            float *p = j->y + (size_t)(f->co0 + r) * plane + (size_t)f->oh * (size_t)j->wo +
-                       (size_t)f->ow0;
-            __builtin_prefetch(p + (line == 2 ? 31 : 16 * line), 1, 3);
-            continue;
-        }
-        r -= f->n_y;
-        /* r: (row, pair, plane) of the next group's input */
-        int plane_i = r % 2, pair = r / 2 % (x->c / 2), kh = f->kh_first + r / x->c;
-        const uint16_t *p = f->in_base + (plane_i ? x->lo - x->hi : 0) +
-                            (size_t)pair * x->pair + (size_t)kh * (size_t)x->wp * 2;
-        __builtin_prefetch(p + (line == 2 ? 67 : 32 * line), 0, 3); /* 34 positions */
-    }
-}
-
-/* The prefetches made while group (mb, nb) of row oh computes. */
-static conv_pf pf_setup(const conv_job *j, int mb, int nb, int oh, bool first_row, int ksteps)
+/* Output row oh: every block pair of output channels by every block pair
+ * of positions. tmp holds two groups of stored tiles: one being computed,
+ * the previous one going through the epilogue meanwhile. */
+static void conv_row(const conv_job *j, int oh, float *tmp)
 {
     const pyannote__emb_vnni *x = j->x;
-    int nblocks = (j->wo + 15) / 16, planes = x->lo ? 2 : 1;
-    conv_pf f = {.j = j, .co0 = 16 * mb, .oh = oh, .ow0 = 16 * nb};
-    f.n_res = j->res ? 32 : 0;
-    f.n_y = j->y && j->y != j->res ? 32 : 0;
-    if (mb == 0 && nb + 2 < nblocks && planes == 2 && j->c->stride == 1) {
-        /* later channel blocks find the row's input in L2 */
-        f.kh_first = first_row ? 0 : 2;
-        f.in_base = x->hi + ((size_t)oh * (size_t)x->wp + (size_t)(16 * (nb + 2))) * 2;
-        f.n_in = (3 - f.kh_first) * x->c;
-    }
-    f.total = 3 * (f.n_res + f.n_y + f.n_in);
-    f.quota = (f.total + ksteps - 1) / ksteps;
-    return f;
-}
-
-/* Output row oh: every block pair of channels by every block pair of
- * positions. tmp holds two groups of stored tiles: one being computed, the
- * previous one going through the epilogue meanwhile. */
-static void conv_row(const conv_job *j, int oh, bool first_row, float *tmp)
-{
-    const pyannote__emb_vnni *x = j->x;
-    const pyannote__amx_weights *wt = j->c->amx;
-    bool split = pyannote__amx_parts(wt) == 2;
-    size_t astep = (size_t)pyannote__amx_parts(wt) * AMX_TILE_ELEMS;
-    const uint16_t *a_base = pyannote__amx_tile(wt, 0, 0);
-    size_t a1off = (size_t)(pyannote__amx_tile(wt, 1, 0) - a_base);
+    const struct pyannote__emb_amx_conv *wt = j->c->amx;
+    bool split = wt->parts == 2;
+    size_t astep = (size_t)wt->parts * TILE, o1off = (size_t)wt->kblocks * astep;
     ptrdiff_t lo_off = split ? x->lo - x->hi : 0;
-    int nblocks = (j->wo + 15) / 16, ksteps = j->taps * (x->c / 32), slot = 0;
-    const uint16_t *row = x->hi + (size_t)(j->c->stride * oh) * (size_t)x->wp * 2;
+    int nblocks = (j->wo + 15) / 16, ksteps = wt->kblocks, slot = 0;
+    const uint16_t *row = x->hi + (size_t)(j->c->stride * oh) * (size_t)x->wp * CB;
     conv_epi epi = {.j = j};
-    for (int mb = 0; mb < j->c->cout / 16; mb += 2) {
-        const uint16_t *a = pyannote__amx_tile(wt, mb, 0);
-        for (int nb = 0; nb < nblocks; nb += 2) {
-            bool two_n = nb + 1 < nblocks;
+    for (int ob = 0; ob < wt->cout / 16; ob += 2) {
+        const uint16_t *w0 = wt->tiles + (size_t)ob * o1off;
+        for (int pb = 0; pb < nblocks; pb += 2) {
+            bool two_p = pb + 1 < nblocks;
             epi.quota = (epi.total - epi.done + ksteps - 1) / ksteps;
-            conv_pf pf = pf_setup(j, mb, nb, oh, first_row, ksteps);
-            conv_kernel_any(j, a, astep, a1off, row + (size_t)nb * 32, lo_off, &epi, &pf, two_n,
-                            split);
+            conv_kernel_any(j, row + (size_t)pb * 16 * CB, lo_off, w0, astep, o1off, &epi,
+                            two_p, split);
             epi_feed(&epi, epi.total);
             float *acc = tmp + 1024 * slot;
-            store_acc(acc, two_n);
-            epi = (conv_epi){.j = j, .tmp = acc, .mb = mb, .nb = nb, .oh = oh, .two_n = two_n,
-                             .total = two_n ? 32 : 16};
+            store_acc(acc, two_p);
+            epi = (conv_epi){.j = j, .tmp = acc, .ob = ob, .pb = pb, .oh = oh,
+                             .total = two_p ? 64 : 32};
             slot = 1 - slot;
         }
     }
@@ -378,8 +312,8 @@ static void *conv_worker(void *p)
         if (oh >= j->ho)
             break;
         int end = oh + j->band < j->ho ? oh + j->band : j->ho;
-        for (int first = oh; oh < end; oh++)
-            conv_row(j, oh, oh == first, tmp);
+        for (; oh < end; oh++)
+            conv_row(j, oh, tmp);
     }
     amx_release();
     free(tmp);
@@ -399,13 +333,13 @@ static void set_taps(conv_job *j)
         col[1] = x->seg;
         col[2] = 1;
     }
-    if (j->taps == 1) {
-        j->tap_off[0] = ((ptrdiff_t)x->wp + col[1]) * 2;
+    if (j->c->k == 1) {
+        j->tap_off[0] = ((ptrdiff_t)x->wp + col[1]) * CB;
         return;
     }
     for (int kh = 0; kh < 3; kh++)
         for (int kw = 0; kw < 3; kw++)
-            j->tap_off[kh * 3 + kw] = ((ptrdiff_t)kh * x->wp + col[kw]) * 2;
+            j->tap_off[kh * 3 + kw] = ((ptrdiff_t)kh * x->wp + col[kw]) * CB;
 }
 
 int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_vnni *x,
@@ -421,11 +355,11 @@ int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_
                          "AMX convolution %d -> %d (%dx%d, stride %d) on a %d-channel %d x %d"
                          " input: unsupported",
                          c->cin, c->cout, c->k, c->k, c->stride, x->c, x->h, x->w);
-    if ((x->lo != NULL) != (pyannote__amx_parts(c->amx) == 2))
+    if ((x->lo != NULL) != (c->amx->parts == 2))
         return util_errf(err, errlen, PYANNOTE_ERR_INVALID,
                          "AMX convolution: input and weights disagree on the bf16 split");
     conv_job j = {.c = c, .x = x, .res = res, .y = y, .out = out, .relu = relu, .ho = ho,
-                  .wo = wo, .taps = c->k * c->k};
+                  .wo = wo};
     set_taps(&j);
     atomic_init(&j.next, 0);
     if (out)
@@ -454,6 +388,16 @@ int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_
 }
 
 #else /* no AMX on this target: prepare never builds c->amx */
+
+int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *err,
+                                   size_t errlen)
+{
+    (void)w;
+    (void)err;
+    (void)errlen;
+    c->amx = NULL;
+    return PYANNOTE_OK;
+}
 
 int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_vnni *x,
                                const float *res, bool relu, float *y,

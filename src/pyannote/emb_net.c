@@ -15,7 +15,6 @@
 #include <stdlib.h>
 
 #include "ckpt/ckpt.h"
-#include "pyannote/gemm_amx.h"
 #include "pyannote/internal.h"
 #include "util/util.h"
 
@@ -157,7 +156,7 @@ cleanup:
 static void free_conv(pyannote__emb_conv *c)
 {
     pyannote__matrix_free(c->w);
-    pyannote__amx_free(c->amx);
+    pyannote__emb_conv_amx_free(c->amx);
     free(c->bias);
     c->w = NULL;
     c->amx = NULL;

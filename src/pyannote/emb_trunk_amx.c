@@ -1,21 +1,23 @@
 /* emb_trunk_amx: the ResNet34 trunk (see emb_trunk.c) when the matrix mode
  * is an AMX one. Every convolution but the stem (one input channel) runs
- * on emb_conv_amx.c's implicit GEMM over bfloat16 activations kept in the
- * VNNI layout; the stem takes emb_conv.c's im2col path and its output is
- * converted once.
+ * on emb_conv_amx.c's implicit GEMM over channel-blocked bfloat16
+ * activations; the stem takes emb_conv.c's im2col path and its output is
+ * converted once, and the last block's output is turned back into the
+ * float32 planes the pooling reads.
  *
  * Which form each activation needs: a block's inner activation (conv1's
- * output) only feeds conv2, so it is VNNI only; a block's output feeds the
- * next block's conv1 (and shortcut) as VNNI, phase-split when they have
- * stride 2, and is needed as float32 only as the next block's identity
- * residual or for the pooling at the end. Residuals are added in float32
- * before the ReLU, as in the F32 path; conv2 writes its float32 output over
- * the residual it reads.
+ * output) only feeds conv2, so it is bfloat16 only; a block's output feeds
+ * the next block's conv1 (and shortcut) as bfloat16, phase-split when they
+ * have stride 2, and is needed as (channel-blocked) float32 only as the
+ * next block's identity residual or for the pooling at the end. Residuals
+ * are added in float32 before the ReLU, as in the F32 path; conv2 writes
+ * its float32 output over the residual it reads.
  *
- * Buffers: work->act[] (float32: the block input / residual, and the
- * shortcut's output), and two VNNI buffers: v[0] holds each block's input
- * and then its output (conv2 overwrites it once conv1 and the shortcut have
- * read it), v[1] the inner activation. */
+ * Buffers: work->act[] (float32: the stem's planes, the block input /
+ * residual, the shortcut's output, the final planes), and two bfloat16
+ * buffers: v[0] holds each block's input and then its output (conv2
+ * overwrites it once conv1 and the shortcut have read it), v[1] the inner
+ * activation. */
 #include <stdlib.h>
 
 #include "pyannote/internal.h"
@@ -130,7 +132,8 @@ int pyannote__emb_trunk_amx(const pyannote__emb_net *net, const float *feats, in
         return rc;
     pyannote__emb_vnni v;
     vnni_at(&s, 0, net->stem.cout, s.h, s.w, false, &v);
-    pyannote__emb_vnni_from_f32(work->act[0], &v);
+    pyannote__emb_vnni_from_planes(work->act[0], &v, work->act[1]);
+    s.cur = 1;
     for (int b = 0; b < PYANNOTE__EMB_BLOCKS && rc == PYANNOTE_OK; b++) {
         const pyannote__emb_block *next = b + 1 < PYANNOTE__EMB_BLOCKS ? &net->block[b + 1] : NULL;
         bool want_f32 = !next || !next->shortcut.w;
@@ -139,7 +142,10 @@ int pyannote__emb_trunk_amx(const pyannote__emb_net *net, const float *feats, in
     }
     if (rc != PYANNOTE_OK)
         return rc;
-    *out = work->act[s.cur];
+    int planes = free_buffer(s.cur, -1, -1);
+    pyannote__emb_blocked_to_planes(work->act[s.cur], PYANNOTE__EMB_OUT_CHANNELS, s.h, s.w,
+                                    work->act[planes]);
+    *out = work->act[planes];
     *out_frames = s.w;
     return PYANNOTE_OK;
 }

@@ -1,7 +1,7 @@
-/* emb_vnni: the bfloat16 activation layouts of the AMX trunk (described at
- * pyannote__emb_vnni in internal.h): their geometry, border clearing, and
- * the conversion of a float32 activation (the stem's output) into the plain
- * layout.
+/* emb_vnni: the channel-blocked bfloat16 activation layouts of the AMX
+ * trunk (described at pyannote__emb_vnni in internal.h): their geometry,
+ * border clearing, and the conversions at the trunk's two ends (the stem's
+ * float32 planes in, the last block's channel-blocked float32 out).
  *
  * Invariant: every value of a plane outside the positions of the h x w
  * interior (the border rows, and every column holding no position) is zero
@@ -12,8 +12,10 @@
 #include "pyannote/amx_asm.h"
 #include "pyannote/internal.h"
 
-/* Row lengths are multiples of 16 columns (64 bytes), so rows start on
- * cache lines and the tiles of some taps load whole lines. */
+#define CB 32 /* channels per block */
+
+/* Row lengths are multiples of 16 columns, so 16-position operand tiles
+ * start on 1 KiB boundaries. */
 static int plain_width(int w)
 {
     return (w + 15) / 16 * 16 + 16;
@@ -27,7 +29,7 @@ static int phase_segment(int w)
 size_t pyannote__emb_vnni_values(int c, int h, int w)
 {
     int wp = plain_width(w) > 2 * phase_segment(w) ? plain_width(w) : 2 * phase_segment(w);
-    return (size_t)((c + 1) / 2) * (size_t)(h + 2) * (size_t)wp * 2;
+    return (size_t)((c + CB - 1) / CB) * (size_t)(h + 2) * (size_t)wp * CB;
 }
 
 void pyannote__emb_vnni_init(pyannote__emb_vnni *v, uint16_t *hi, uint16_t *lo, int c, int h,
@@ -41,31 +43,30 @@ void pyannote__emb_vnni_init(pyannote__emb_vnni *v, uint16_t *hi, uint16_t *lo, 
     v->phase = phase;
     v->seg = phase ? phase_segment(w) : 0;
     v->wp = phase ? 2 * v->seg : plain_width(w);
-    v->pair = (size_t)(h + 2) * (size_t)v->wp * 2;
+    v->blk = (size_t)(h + 2) * (size_t)v->wp * CB;
 }
 
-/* Zeroes columns [from, to) of one row (2 values per column). */
+/* Zeroes columns [from, to) of one row. */
 static void zero_columns(uint16_t *row, int from, int to)
 {
     if (to > from)
-        memset(row + 2 * (size_t)from, 0, 2 * (size_t)(to - from) * sizeof *row);
+        memset(row + (size_t)from * CB, 0, (size_t)(to - from) * CB * sizeof *row);
 }
 
-/* The border of one plane: the top and bottom rows, and in each interior
- * row every column that holds no position. */
+/* The border of one block's plane: the top and bottom rows, and in each
+ * interior row every column that holds no position. */
 static void zero_border(const pyannote__emb_vnni *v, uint16_t *plane)
 {
-    size_t row = (size_t)v->wp * 2;
+    size_t row = (size_t)v->wp * CB;
     memset(plane, 0, row * sizeof *plane);
     memset(plane + (size_t)(v->h + 1) * row, 0, row * sizeof *plane);
     for (int r = 1; r <= v->h; r++) {
         uint16_t *p = plane + (size_t)r * row;
+        zero_columns(p, 0, 1);
         if (v->phase) { /* odd positions at 1 .. w / 2, even from seg on */
-            zero_columns(p, 0, 1);
             zero_columns(p, 1 + v->w / 2, v->seg);
             zero_columns(p, v->seg + (v->w + 1) / 2, v->wp);
         } else {
-            zero_columns(p, 0, 1);
             zero_columns(p, v->w + 1, v->wp);
         }
     }
@@ -73,51 +74,64 @@ static void zero_border(const pyannote__emb_vnni *v, uint16_t *plane)
 
 void pyannote__emb_vnni_clear_border(const pyannote__emb_vnni *v)
 {
-    for (int p = 0; p < v->c / 2; p++) {
-        zero_border(v, v->hi + (size_t)p * v->pair);
+    for (int b = 0; b < v->c / CB; b++) {
+        zero_border(v, v->hi + (size_t)b * v->blk);
         if (v->lo)
-            zero_border(v, v->lo + (size_t)p * v->pair);
+            zero_border(v, v->lo + (size_t)b * v->blk);
     }
+}
+
+void pyannote__emb_blocked_to_planes(const float *fb, int c, int h, int w, float *x)
+{
+    size_t plane = (size_t)h * (size_t)w;
+    for (int ch = 0; ch < c; ch++)
+        for (int r = 0; r < h; r++)
+            for (int i = 0; i < w; i++)
+                x[(size_t)ch * plane + (size_t)r * (size_t)w + (size_t)i] =
+                    fb[(((size_t)(ch / CB) * (size_t)h + (size_t)r) * (size_t)w + (size_t)i) * CB +
+                       (size_t)(ch % CB)];
 }
 
 #ifdef PYANNOTE__AMX_ASM
 
-/* Row `row` (0 .. h - 1) of pair p from the two channel rows a, b. */
-AMX_AVX512 static void convert_row(const pyannote__emb_vnni *v, int p, int row, const float *a,
-                                   const float *b)
+/* Position i of row r, block b: 32 channels gathered from the planes. */
+AMX_AVX512 static void convert_position(const float *x, const pyannote__emb_vnni *v, float *fb,
+                                        int b, int r, int i)
 {
-    size_t at = (size_t)p * v->pair + ((size_t)(row + 1) * (size_t)v->wp + 1) * 2;
-    bool split = v->lo != NULL;
-    for (int j = 0; j < v->w; j += 16) {
-        int cnt = v->w - j < 16 ? v->w - j : 16;
-        __mmask16 m16 = (__mmask16)((1u << cnt) - 1u);
-        __mmask32 m32 = (__mmask32)(cnt == 16 ? 0xffffffffu : (1u << (2 * cnt)) - 1u);
-        __m512i hi, lo;
-        amx_vnni_pair(_mm512_maskz_loadu_ps(m16, a + j), _mm512_maskz_loadu_ps(m16, b + j), split,
-                      &hi, &lo);
-        _mm512_mask_storeu_epi16(v->hi + at + 2 * (size_t)j, m32, hi);
-        if (split)
-            _mm512_mask_storeu_epi16(v->lo + at + 2 * (size_t)j, m32, lo);
+    size_t plane = (size_t)v->h * (size_t)v->w;
+    const __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)plane));
+    const float *src = x + (size_t)b * CB * plane + (size_t)r * (size_t)v->w + (size_t)i;
+    size_t at = (size_t)b * v->blk + ((size_t)(r + 1) * (size_t)v->wp + (size_t)i + 1) * CB;
+    float *dst = fb + (((size_t)b * (size_t)v->h + (size_t)r) * (size_t)v->w + (size_t)i) * CB;
+    for (int half = 0; half < 2; half++) {
+        __m512 f = _mm512_i32gather_ps(idx, src + (size_t)half * 16 * plane, 4);
+        _mm512_storeu_ps(dst + 16 * half, f);
+        __m256i hi, lo;
+        amx_bf16_split16(f, v->lo != NULL, &hi, &lo);
+        _mm256_storeu_si256((__m256i *)(v->hi + at + 16 * half), hi);
+        if (v->lo)
+            _mm256_storeu_si256((__m256i *)(v->lo + at + 16 * half), lo);
     }
 }
 
-void pyannote__emb_vnni_from_f32(const float *x, const pyannote__emb_vnni *v)
+void pyannote__emb_vnni_from_planes(const float *x, const pyannote__emb_vnni *v, float *fb)
 {
-    size_t plane = (size_t)v->h * (size_t)v->w;
     pyannote__emb_vnni_clear_border(v);
-    for (int p = 0; p < v->c / 2; p++) {
-        const float *a = x + 2 * (size_t)p * plane, *b = a + plane;
+    for (int b = 0; b < v->c / CB; b++)
         for (int r = 0; r < v->h; r++)
-            convert_row(v, p, r, a + (size_t)r * v->w, b + (size_t)r * v->w);
-    }
+            for (int i = 0; i < v->w; i++)
+                convert_position(x, v, fb, b, r, i);
 }
 
 #else /* no AMX: the layout is never used */
 
-void pyannote__emb_vnni_from_f32(const float *x, const pyannote__emb_vnni *v)
+void pyannote__emb_vnni_from_planes(const float *x, const pyannote__emb_vnni *v, float *fb)
 {
     (void)x;
     (void)v;
+    (void)fb;
 }
 
 #endif

@@ -149,17 +149,6 @@ void pyannote__amx_free(pyannote__amx_weights *w)
     free(w);
 }
 
-const uint16_t *pyannote__amx_tile(const pyannote__amx_weights *w, int mb, int kb)
-{
-    return w->tiles + ((size_t)mb * (size_t)w->kblocks + (size_t)kb) * (size_t)w->parts *
-                          TILE_ELEMS;
-}
-
-int pyannote__amx_parts(const pyannote__amx_weights *w)
-{
-    return w->parts;
-}
-
 /* ---- converting x ------------------------------------------------------------ */
 
 /* One block of x as B-tiles: rows [kb0 * 32, (kb0 + nkb) * 32) and columns
@@ -586,20 +575,6 @@ int pyannote__amx_pack(pyannote__amx_weights **out, const float *w, int m, int k
 void pyannote__amx_free(pyannote__amx_weights *w)
 {
     free(w);
-}
-
-const uint16_t *pyannote__amx_tile(const pyannote__amx_weights *w, int mb, int kb)
-{
-    (void)w;
-    (void)mb;
-    (void)kb;
-    return NULL;
-}
-
-int pyannote__amx_parts(const pyannote__amx_weights *w)
-{
-    (void)w;
-    return 0;
 }
 
 int pyannote__amx_mul(const pyannote__amx_weights *w, const float *x, int ldx, int n, float *y,

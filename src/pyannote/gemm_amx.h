@@ -7,7 +7,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 /* True when this CPU has AMX-TILE, AMX-BF16, AVX-512F/BW/BF16 and the kernel
  * granted this process the tile data state. Probed once per process
@@ -25,13 +24,6 @@ typedef struct pyannote__amx_weights pyannote__amx_weights;
 int pyannote__amx_pack(pyannote__amx_weights **out, const float *w, int m, int k, bool split,
                        char *err, size_t errlen);
 void pyannote__amx_free(pyannote__amx_weights *w); /* NULL-safe */
-
-/* For callers running their own tile kernels (emb_conv_amx.c): the hi
- * tile of 16-row block mb and 32-deep K block kb (borrowed from w; the lo
- * tile follows at +512 values when parts is 2; the next K block starts
- * parts x 512 values on), and the number of parts (2 split, 1 not). */
-const uint16_t *pyannote__amx_tile(const pyannote__amx_weights *w, int mb, int kb);
-int pyannote__amx_parts(const pyannote__amx_weights *w);
 
 /* y (m x n, row stride ldy) = W x (k x n, row stride ldx) [+ y]; see
  * pyannote__matrix_mul. Configures the tiles on entry and releases them on

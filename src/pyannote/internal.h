@@ -189,17 +189,17 @@ void pyannote__emb_fbank(const pyannote__emb_fbank_tables *t, const float *sampl
 
 /* One convolution with its BatchNorm folded in (emb_net.c): weights
  * cout x (cin * k * k) in PyTorch's (cin, kh, kw) order, padding k / 2. */
-struct pyannote__amx_weights;
+struct pyannote__emb_amx_conv;
 
 typedef struct {
     pyannote__matrix *w;
     float *bias; /* cout; owned */
     int cin, cout, k, stride;
     /* In AMX modes, for convolutions with channels in multiples of 32 (all
-     * but the stem): the weights again with K ordered (kh, kw, cin), the
-     * order of the implicit-GEMM path (emb_conv_amx.c). NULL otherwise;
-     * owned, built by pyannote__emb_conv_amx_prepare. */
-    struct pyannote__amx_weights *amx;
+     * but the stem): the weights again as the implicit-GEMM path's operand
+     * tiles (emb_conv_amx.c). NULL otherwise; owned, built by
+     * pyannote__emb_conv_amx_prepare, freed by pyannote__emb_conv_amx_free. */
+    struct pyannote__emb_amx_conv *amx;
 } pyannote__emb_conv;
 
 typedef struct {
@@ -285,26 +285,30 @@ void pyannote__emb_stats(const float *rows, int n_rows, int frames, const float 
 /* The AMX implicit-GEMM convolutions (emb_conv_amx.c, emb_trunk_amx.c).
  *
  * Activations between the convolutions stay as bfloat16 in a layout the
- * tiles load directly: per channel pair a plane of (h + 2) rows of wp
- * positions (one zero row above and below, zero columns around the data),
- * each position holding the pair's two channels side by side (VNNI). One
- * 32-channel, 16-position operand tile is then 16 rows of 64 contiguous
- * bytes, `pair` values apart. BF16X3 keeps a second, "lo" set of planes,
- * bf16(v - hi). wp is a multiple of 16 (rows start on cache lines).
+ * tiles load directly, channel-blocked: per block of 32 channels a plane of
+ * (h + 2) rows of wp columns (one zero row above and below, zero columns
+ * around the data), each column holding the block's 32 channels of one
+ * position (64 bytes, a cache line). The operand tile of 16 consecutive
+ * positions and 32 channels is then 1 KiB of contiguous, aligned memory,
+ * for every kernel tap. BF16X3 keeps a second, "lo" set of planes,
+ * bf16(v - hi). wp is a multiple of 16.
  *  - plain (input of stride-1 convolutions): position i at column 1 + i,
  *    wp = round_up(w, 16) + 16;
  *  - phase-split (input of stride-2 ones): each row holds the odd
  *    positions, then the even ones, in two segments of seg =
  *    round_up(ceil(w / 2), 16) + 16 columns (odd i at column (i + 1) / 2,
  *    even i at seg + i / 2), so that the inputs of 16 consecutive stride-2
- *    outputs are again 16 consecutive columns. */
+ *    outputs are again 16 consecutive columns.
+ * Float32 activations on this path (residuals, the trunk's output) are
+ * channel-blocked too, without padding: value (c, y, x) at
+ * ((c / 32 * h + y) * w + x) * 32 + c % 32. */
 typedef struct {
     uint16_t *hi, *lo; /* lo NULL in BF16 mode; borrowed */
-    int c, h, w;       /* channels (even), rows (frequency), positions (time) */
+    int c, h, w;       /* channels (multiple of 32), rows (frequency), positions (time) */
     bool phase;        /* phase-split layout */
     int seg;           /* phase-split: columns of one segment */
-    int wp;            /* padded row length, positions */
-    size_t pair;       /* values from one channel pair's plane to the next */
+    int wp;            /* padded row length, columns */
+    size_t blk;        /* values from one 32-channel block's plane to the next */
 } pyannote__emb_vnni;
 
 /* The geometry of a c x h x w activation on hi (and lo when split), which
@@ -314,25 +318,29 @@ size_t pyannote__emb_vnni_values(int c, int h, int w);
 void pyannote__emb_vnni_init(pyannote__emb_vnni *v, uint16_t *hi, uint16_t *lo, int c, int h,
                              int w, bool phase);
 
-/* Zeroes every value of v's planes outside the h x w interior. */
+/* Zeroes every value of v's planes outside the positions of the interior. */
 void pyannote__emb_vnni_clear_border(const pyannote__emb_vnni *v);
 
-/* v (plain layout) = bf16 (hi, lo) of x (v->c x v->h x v->w float32,
- * planes), borders included. */
-void pyannote__emb_vnni_from_f32(const float *x, const pyannote__emb_vnni *v);
+/* From x (v->c x v->h x v->w float32 planes, the stem's output): v (plain
+ * layout, borders included) and the channel-blocked float32 copy fb. */
+void pyannote__emb_vnni_from_planes(const float *x, const pyannote__emb_vnni *v, float *fb);
+
+/* Channel-blocked float32 fb (c x h x w) back to planes. */
+void pyannote__emb_blocked_to_planes(const float *fb, int c, int h, int w, float *x);
 
 /* Builds c->amx from the folded weights w (cout x (cin k k), PyTorch order)
  * when the conv qualifies (see pyannote__emb_conv), else leaves it NULL. */
 int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *err,
                                    size_t errlen);
+void pyannote__emb_conv_amx_free(struct pyannote__emb_amx_conv *w); /* NULL-safe */
 
 /* The convolution c (c->amx set) of x (phase-split when c->stride is 2):
- * v = conv(x) + bias, plus res (cout x ho x wo float32) when not NULL, ReLU
- * when relu; written as float32 planes to y when not NULL (y may be res:
- * each value is read before it is overwritten) and into out's layout (ho x
- * wo, c = cout, either layout) when not NULL. Output rows are spread over
- * n_threads threads; every element is computed the same way whatever the
- * count. */
+ * v = conv(x) + bias, plus res (channel-blocked float32, cout x ho x wo)
+ * when not NULL, ReLU when relu; written channel-blocked to y when not
+ * NULL (y may be res: each value is read before it is overwritten) and
+ * into out's layout (ho x wo, c = cout, either layout) when not NULL.
+ * Output rows are spread over n_threads threads; every element is computed
+ * the same way whatever the count. */
 int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_vnni *x,
                                const float *res, bool relu, float *y,
                                const pyannote__emb_vnni *out, int n_threads, char *err,

@@ -489,7 +489,7 @@ static outcome stage_rediarize(job_run *r, format_json_meta *meta, pipeline_resu
     write_progress(r, &SPAN_DIARIZE, 0.0);
     if (format_parse_json(job->result_text, strlen(job->result_text), &words, meta, err,
                           sizeof err) != FORMAT_OK) {
-        char msg[1200];
+        char msg[1600];
         snprintf(msg, sizeof msg, "the stored transcript cannot be read back: %s", err);
         diarization_failed(r, CODE_DIARIZATION_FAILED, msg);
         o = OUTCOME_FAILED;
