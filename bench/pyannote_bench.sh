@@ -18,7 +18,7 @@ modes=${MODES:-f32 bf16x3}
 cmake --build "$build" -j2 --target pyannote_bench >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-/usr/bin/python3 "$here/tests/pyannote/make_models.py" --models-dir "$tmp"
+/usr/bin/python3 "$here/tests/pyannote/make_models.py" --models-dir "$tmp" >/dev/null
 seg=$tmp/pyannote/segmentation-3.0/pytorch_model.bin
 emb=$tmp/pyannote/wespeaker-voxceleb-resnet34-LM/pytorch_model.bin
 

@@ -36,21 +36,21 @@ typedef struct {
     uint8_t rows[16];
 } amx_tilecfg;
 
-#define AMX_LOAD(t, base, stride)                                                              \
-    __asm__ volatile("{tileloadd (%0,%1,1), %%tmm" #t "|tileloadd %%tmm" #t ", [%0+%1*1]}"   \
-                     :                                                                         \
-                     : "r"(base), "r"((long)(stride))                                          \
+#define AMX_LOAD(t, base, stride)                                                                  \
+    __asm__ volatile("{tileloadd (%0,%1,1), %%tmm" #t "|tileloadd %%tmm" #t ", [%0+%1*1]}"         \
+                     :                                                                             \
+                     : "r"(base), "r"((long)(stride))                                              \
                      : "memory")
-#define AMX_STORE(t, base, stride)                                                             \
-    __asm__ volatile("{tilestored %%tmm" #t ", (%0,%1,1)|tilestored [%0+%1*1], %%tmm" #t "}"  \
-                     :                                                                         \
-                     : "r"(base), "r"((long)(stride))                                          \
+#define AMX_STORE(t, base, stride)                                                                 \
+    __asm__ volatile("{tilestored %%tmm" #t ", (%0,%1,1)|tilestored [%0+%1*1], %%tmm" #t "}"       \
+                     :                                                                             \
+                     : "r"(base), "r"((long)(stride))                                              \
                      : "memory")
 #define AMX_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
 /* tmm c += tmm a (16 x 32 bf16) * tmm b (16 pair-rows x 16 columns) */
-#define AMX_DP(c, a, b)                                                                        \
-    __asm__ volatile("{tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c                          \
-                     "|tdpbf16ps %%tmm" #c ", %%tmm" #a ", %%tmm" #b "}" ::)
+#define AMX_DP(c, a, b)                                                                            \
+    __asm__ volatile("{tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c "|tdpbf16ps %%tmm" #c         \
+                     ", %%tmm" #a ", %%tmm" #b "}" ::)
 
 /* All eight tiles as 16 rows of 64 bytes. */
 static inline void amx_configure(void)

@@ -5,7 +5,7 @@
  * output positions, 32 input channels each), the weights the B operand
  * (VNNI: rows = input channel pairs, columns = 16 output channels), the
  * accumulator 16 positions x 16 output channels. In the channel-blocked
- * layout of pyannote__emb_vnni the A tile of a kernel tap (kh, kw) is 1 KiB
+ * layout of pyannote__emb_bf16 the A tile of a kernel tap (kh, kw) is 1 KiB
  * of contiguous memory starting on a cache line, whatever the tap: row kh
  * of the zero-bordered plane, 16 columns from one fixed by kw. Stride-2
  * convolutions read the phase-split layout, where the inputs of 16
@@ -34,8 +34,8 @@
 #include "pyannote/internal.h"
 #include "util/util.h"
 
-#define CB 32         /* channels per block of the activation layout */
-#define TILE 512      /* bf16 values per operand tile */
+#define CB 32    /* channels per block of the activation layout */
+#define TILE 512 /* bf16 values per operand tile */
 
 struct pyannote__emb_amx_conv {
     int cin, cout, taps;
@@ -45,6 +45,9 @@ struct pyannote__emb_amx_conv {
      * + input block: ((ob * kblocks + kb) * parts + part) * TILE; value
      * (pair r, output n, e) at r * 32 + n * 2 + e. */
     uint16_t *tiles;
+    /* The one-channel stem instead: its float32 weights, tap-major
+     * (9 x cout), for pyannote__emb_stem_amx; tiles is NULL. */
+    float *stem;
 };
 
 void pyannote__emb_conv_amx_free(struct pyannote__emb_amx_conv *w)
@@ -52,6 +55,7 @@ void pyannote__emb_conv_amx_free(struct pyannote__emb_amx_conv *w)
     if (!w)
         return;
     free(w->tiles);
+    free(w->stem);
     free(w);
 }
 
@@ -68,13 +72,36 @@ static void pack_one(struct pyannote__emb_amx_conv *p, int o, int ci, int tap, f
         hi[TILE] = amx_f32_to_bf16(v - amx_bf16_to_f32(*hi));
 }
 
-int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *err,
-                                   size_t errlen)
+/* The stem's weights (cout x 9) kept as float32, tap-major. */
+static int prepare_stem(pyannote__emb_conv *c, const float *w, char *err, size_t errlen)
+{
+    struct pyannote__emb_amx_conv *p = calloc(1, sizeof *p);
+    float *wf = malloc((size_t)c->cout * 9 * sizeof *wf);
+    if (!p || !wf) {
+        free(p);
+        free(wf);
+        return util_errf(err, errlen, PYANNOTE_ERR_NOMEM, "out of memory packing the stem");
+    }
+    for (int o = 0; o < c->cout; o++)
+        for (int t = 0; t < 9; t++)
+            wf[(size_t)t * (size_t)c->cout + (size_t)o] = w[(size_t)o * 9 + (size_t)t];
+    p->cin = 1;
+    p->cout = c->cout;
+    p->taps = 9;
+    p->stem = wf;
+    c->amx = p;
+    return PYANNOTE_OK;
+}
+
+int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *err, size_t errlen)
 {
     c->amx = NULL;
     pyannote__gemm_mode mode = pyannote__matrix_mode(c->w);
-    bool shape_ok = (c->k == 3 && (c->stride == 1 || c->stride == 2)) ||
-                    (c->k == 1 && c->stride == 2);
+    if (mode != PYANNOTE__GEMM_F32 && c->cin == 1 && c->k == 3 && c->stride == 1 &&
+        c->cout % CB == 0)
+        return prepare_stem(c, w, err, errlen);
+    bool shape_ok =
+        (c->k == 3 && (c->stride == 1 || c->stride == 2)) || (c->k == 1 && c->stride == 2);
     if (mode == PYANNOTE__GEMM_F32 || !shape_ok || c->cin % CB != 0 || c->cout % CB != 0)
         return PYANNOTE_OK;
     struct pyannote__emb_amx_conv *p = calloc(1, sizeof *p);
@@ -106,13 +133,13 @@ nomem:
 
 typedef struct {
     const pyannote__emb_conv *c;
-    const pyannote__emb_vnni *x;
+    const pyannote__emb_bf16 *x;
     const float *res;
     float *y;
-    const pyannote__emb_vnni *out;
+    const pyannote__emb_bf16 *out;
     bool relu;
-    int ho, wo;      /* output rows and positions */
-    int band;        /* output rows per unit of work */
+    int ho, wo; /* output rows and positions */
+    int band;   /* output rows per unit of work */
     /* Per tap, where its inputs for output (0, 0) start, in values from the
      * plane's origin: padded row kh, the column of input position kw - 1. */
     ptrdiff_t tap_off[9];
@@ -142,11 +169,12 @@ static void epi_feed(conv_epi *e, int count);
  * x->blk on); wt: O0's hi tile of K block 0 (O1 o1off values on, the next K
  * block astep on, lo TILE on). The flags are constants at each call, so
  * each variant compiles branch-free. */
-static inline __attribute__((always_inline)) void
-conv_kernel(const conv_job *j, const uint16_t *xa, ptrdiff_t lo_off, const uint16_t *wt,
-            size_t astep, size_t o1off, conv_epi *epi, bool two_p, bool split)
+static inline __attribute__((always_inline)) void conv_kernel(const conv_job *j, const uint16_t *xa,
+                                                              ptrdiff_t lo_off, const uint16_t *wt,
+                                                              size_t astep, size_t o1off,
+                                                              conv_epi *epi, bool two_p, bool split)
 {
-    const pyannote__emb_vnni *x = j->x;
+    const pyannote__emb_bf16 *x = j->x;
     int ncb = x->c / CB, taps = j->c->amx->taps;
     AMX_ZERO(0);
     AMX_ZERO(1);
@@ -222,7 +250,7 @@ static void store_acc(float *tmp, bool two_p)
 /* ---- the epilogue -------------------------------------------------------------- */
 
 /* Column of position p in a layout's row. */
-static inline int out_column(const pyannote__emb_vnni *o, int p)
+static inline int out_column(const pyannote__emb_bf16 *o, int p)
 {
     if (!o->phase)
         return p + 1;
@@ -234,8 +262,9 @@ static inline int out_column(const pyannote__emb_vnni *o, int p)
  * ((acc + bias) + res, then ReLU as v > 0 ? v : 0), into y and / or out. */
 AMX_AVX512 static void epilogue_row(const conv_job *j, const float *acc, int co0, int oh, int p)
 {
-    size_t at = (((size_t)(co0 / CB) * (size_t)j->ho + (size_t)oh) * (size_t)j->wo + (size_t)p) *
-                    CB + (size_t)(co0 % CB);
+    size_t at =
+        (((size_t)(co0 / CB) * (size_t)j->ho + (size_t)oh) * (size_t)j->wo + (size_t)p) * CB +
+        (size_t)(co0 % CB);
     __m512 v = _mm512_add_ps(_mm512_load_ps(acc), _mm512_loadu_ps(j->c->bias + co0));
     if (j->res)
         v = _mm512_add_ps(v, _mm512_loadu_ps(j->res + at));
@@ -243,7 +272,7 @@ AMX_AVX512 static void epilogue_row(const conv_job *j, const float *acc, int co0
         v = _mm512_max_ps(v, _mm512_setzero_ps()); /* NaN -> 0, -0 -> +0, as v > 0 ? v : 0 */
     if (j->y)
         _mm512_storeu_ps(j->y + at, v);
-    const pyannote__emb_vnni *o = j->out;
+    const pyannote__emb_bf16 *o = j->out;
     if (o) {
         __m256i hi, lo;
         amx_bf16_split16(v, o->lo != NULL, &hi, &lo);
@@ -269,32 +298,36 @@ static void epi_feed(conv_epi *e, int count)
 
 /* ---- work ---------------------------------------------------------------------- */
 
-/* Output row oh: every block pair of output channels by every block pair
- * of positions. tmp holds two groups of stored tiles: one being computed,
- * the previous one going through the epilogue meanwhile. */
-static void conv_row(const conv_job *j, int oh, float *tmp)
+/* Output rows [r0, r1): every block pair of output channels (outer, so
+ * that its slice of the weights is reused from L2 over the band's rows) by
+ * every row by every block pair of positions. tmp holds two groups of
+ * stored tiles: one being computed, the previous one going through the
+ * epilogue meanwhile. */
+static void conv_band(const conv_job *j, int r0, int r1, float *tmp)
 {
-    const pyannote__emb_vnni *x = j->x;
+    const pyannote__emb_bf16 *x = j->x;
     const struct pyannote__emb_amx_conv *wt = j->c->amx;
     bool split = wt->parts == 2;
     size_t astep = (size_t)wt->parts * TILE, o1off = (size_t)wt->kblocks * astep;
     ptrdiff_t lo_off = split ? x->lo - x->hi : 0;
     int nblocks = (j->wo + 15) / 16, ksteps = wt->kblocks, slot = 0;
-    const uint16_t *row = x->hi + (size_t)(j->c->stride * oh) * (size_t)x->wp * CB;
     conv_epi epi = {.j = j};
     for (int ob = 0; ob < wt->cout / 16; ob += 2) {
         const uint16_t *w0 = wt->tiles + (size_t)ob * o1off;
-        for (int pb = 0; pb < nblocks; pb += 2) {
-            bool two_p = pb + 1 < nblocks;
-            epi.quota = (epi.total - epi.done + ksteps - 1) / ksteps;
-            conv_kernel_any(j, row + (size_t)pb * 16 * CB, lo_off, w0, astep, o1off, &epi,
-                            two_p, split);
-            epi_feed(&epi, epi.total);
-            float *acc = tmp + 1024 * slot;
-            store_acc(acc, two_p);
-            epi = (conv_epi){.j = j, .tmp = acc, .ob = ob, .pb = pb, .oh = oh,
-                             .total = two_p ? 64 : 32};
-            slot = 1 - slot;
+        for (int oh = r0; oh < r1; oh++) {
+            const uint16_t *row = x->hi + (size_t)(j->c->stride * oh) * (size_t)x->wp * CB;
+            for (int pb = 0; pb < nblocks; pb += 2) {
+                bool two_p = pb + 1 < nblocks;
+                epi.quota = (epi.total - epi.done + ksteps - 1) / ksteps;
+                conv_kernel_any(j, row + (size_t)pb * 16 * CB, lo_off, w0, astep, o1off, &epi,
+                                two_p, split);
+                epi_feed(&epi, epi.total);
+                float *acc = tmp + 1024 * slot;
+                store_acc(acc, two_p);
+                epi = (conv_epi){
+                    .j = j, .tmp = acc, .ob = ob, .pb = pb, .oh = oh, .total = two_p ? 64 : 32};
+                slot = 1 - slot;
+            }
         }
     }
     epi_feed(&epi, epi.total);
@@ -311,13 +344,31 @@ static void *conv_worker(void *p)
         int oh = atomic_fetch_add(&j->next, 1) * j->band;
         if (oh >= j->ho)
             break;
-        int end = oh + j->band < j->ho ? oh + j->band : j->ho;
-        for (; oh < end; oh++)
-            conv_row(j, oh, tmp);
+        conv_band(j, oh, oh + j->band < j->ho ? oh + j->band : j->ho, tmp);
     }
     amx_release();
     free(tmp);
     return NULL;
+}
+
+/* Runs fn(job) on nt threads (this one included); true when any returned
+ * non-NULL (out of memory). The threads take units of work from a counter
+ * in job, so fewer threads than asked (pthread_create failing) still do it
+ * all. */
+static bool run_parallel(void *(*fn)(void *), void *job, int nt)
+{
+    pthread_t tid[MAX_THREADS];
+    int started = 1;
+    for (int t = 1; t < nt; t++, started++)
+        if (pthread_create(&tid[t], NULL, fn, job) != 0)
+            break;
+    bool failed = fn(job) != NULL;
+    for (int t = 1; t < started; t++) {
+        void *r = NULL;
+        pthread_join(tid[t], &r);
+        failed = failed || r != NULL;
+    }
+    return failed;
 }
 
 /* Tap (kh, kw) of output (0, 0) reads padded row kh (input row kh - 1)
@@ -327,7 +378,7 @@ static void *conv_worker(void *p)
  * convolution (no padding) is the 3x3 one's centre tap. */
 static void set_taps(conv_job *j)
 {
-    const pyannote__emb_vnni *x = j->x;
+    const pyannote__emb_bf16 *x = j->x;
     int col[3] = {0, 1, 2};
     if (x->phase) {
         col[1] = x->seg;
@@ -342,14 +393,13 @@ static void set_taps(conv_job *j)
             j->tap_off[kh * 3 + kw] = ((ptrdiff_t)kh * x->wp + col[kw]) * CB;
 }
 
-int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_vnni *x,
-                               const float *res, bool relu, float *y,
-                               const pyannote__emb_vnni *out, int n_threads, char *err,
-                               size_t errlen)
+int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_bf16 *x,
+                               const float *res, bool relu, float *y, const pyannote__emb_bf16 *out,
+                               int n_threads, char *err, size_t errlen)
 {
     int ho = pyannote__emb_conv_out(x->h, c->k, c->stride);
     int wo = pyannote__emb_conv_out(x->w, c->k, c->stride);
-    if (!c->amx || x->c != c->cin || x->phase != (c->stride == 2) ||
+    if (!c->amx || c->amx->stem || x->c != c->cin || x->phase != (c->stride == 2) ||
         (out && (out->c != c->cout || out->h != ho || out->w != wo)))
         return util_errf(err, errlen, PYANNOTE_ERR_INVALID,
                          "AMX convolution %d -> %d (%dx%d, stride %d) on a %d-channel %d x %d"
@@ -358,39 +408,118 @@ int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_
     if ((x->lo != NULL) != (c->amx->parts == 2))
         return util_errf(err, errlen, PYANNOTE_ERR_INVALID,
                          "AMX convolution: input and weights disagree on the bf16 split");
-    conv_job j = {.c = c, .x = x, .res = res, .y = y, .out = out, .relu = relu, .ho = ho,
-                  .wo = wo};
+    conv_job j = {.c = c, .x = x, .res = res, .y = y, .out = out, .relu = relu, .ho = ho, .wo = wo};
     set_taps(&j);
     atomic_init(&j.next, 0);
     if (out)
-        pyannote__emb_vnni_clear_border(out);
+        pyannote__emb_bf16_clear_border(out);
     int nt = n_threads < 1 ? 1 : (n_threads > MAX_THREADS ? MAX_THREADS : n_threads);
     nt = nt > ho ? ho : nt;
-    /* Consecutive rows share input rows: bands of them read most of their
-     * input from L2; about four bands per thread keep the threads evenly
-     * loaded on a busy machine. */
-    j.band = ho / (4 * nt) > 1 ? ho / (4 * nt) : 1;
-    pthread_t tid[MAX_THREADS];
-    int started = 1;
-    for (int t = 1; t < nt; t++, started++)
-        if (pthread_create(&tid[t], NULL, conv_worker, &j) != 0)
-            break; /* the threads that did start, and this one, share the rows */
-    bool failed = conv_worker(&j) != NULL;
-    for (int t = 1; t < started; t++) {
-        void *r = NULL;
-        pthread_join(tid[t], &r);
-        failed = failed || r != NULL;
-    }
-    if (failed)
+    /* Consecutive rows share input rows, and every row reads all the
+     * weights: bands of rows read most of both from L2. About four bands
+     * per thread keep the threads evenly loaded on a busy machine, but when
+     * the weights outgrow L2 (layer 4: 2.4 MB in BF16X3) streaming them
+     * once per row would cost more than it balances: one band per thread. */
+    size_t w_bytes = (size_t)c->cout * (size_t)c->amx->kblocks * CB * (size_t)c->amx->parts * 2;
+    int units = w_bytes > (1u << 20) ? nt : 4 * nt;
+    j.band = (ho + units - 1) / units;
+    if (run_parallel(conv_worker, &j, nt))
         return util_errf(err, errlen, PYANNOTE_ERR_NOMEM,
                          "out of memory for the AMX convolution's accumulator buffer");
     return PYANNOTE_OK;
 }
 
+/* ---- the stem ------------------------------------------------------------------ */
+
+typedef struct {
+    const pyannote__emb_conv *c;
+    const float *x; /* h x w */
+    int h, w;
+    const pyannote__emb_bf16 *out;
+    float *fb;
+    atomic_int next; /* next row */
+} stem_job;
+
+/* x[r][i], zero outside (the convolution's padding). */
+static inline float stem_in(const stem_job *j, int r, int i)
+{
+    return r < 0 || r >= j->h || i < 0 || i >= j->w ? 0.0f : j->x[(size_t)r * (size_t)j->w + i];
+}
+
+/* Position p of row r: 16 output channels from co0 at a time, the nine
+ * taps summed in order (fused multiply-adds), then bias and ReLU. */
+AMX_AVX512 static void stem_position(const stem_job *j, int r, int p)
+{
+    const struct pyannote__emb_amx_conv *wt = j->c->amx;
+    float in[9];
+    for (int t = 0; t < 9; t++)
+        in[t] = stem_in(j, r + t / 3 - 1, p + t % 3 - 1);
+    for (int co0 = 0; co0 < wt->cout; co0 += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int t = 0; t < 9; t++)
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(in[t]),
+                                  _mm512_loadu_ps(wt->stem + (size_t)t * (size_t)wt->cout + co0),
+                                  acc);
+        __m512 v = _mm512_add_ps(acc, _mm512_loadu_ps(j->c->bias + co0));
+        v = _mm512_max_ps(v, _mm512_setzero_ps());
+        size_t at =
+            (((size_t)(co0 / CB) * (size_t)j->h + (size_t)r) * (size_t)j->w + (size_t)p) * CB +
+            (size_t)(co0 % CB);
+        _mm512_storeu_ps(j->fb + at, v);
+        const pyannote__emb_bf16 *o = j->out;
+        __m256i hi, lo;
+        amx_bf16_split16(v, o->lo != NULL, &hi, &lo);
+        size_t vat = (size_t)(co0 / CB) * o->blk +
+                     ((size_t)(r + 1) * (size_t)o->wp + (size_t)p + 1) * CB + (size_t)(co0 % CB);
+        _mm256_storeu_si256((__m256i *)(o->hi + vat), hi);
+        if (o->lo)
+            _mm256_storeu_si256((__m256i *)(o->lo + vat), lo);
+    }
+}
+
+static void *stem_worker(void *p)
+{
+    stem_job *j = p;
+    for (;;) {
+        int r = atomic_fetch_add(&j->next, 1);
+        if (r >= j->h)
+            return NULL;
+        for (int i = 0; i < j->w; i++)
+            stem_position(j, r, i);
+    }
+}
+
+int pyannote__emb_stem_amx(const pyannote__emb_conv *c, const float *x, int h, int w,
+                           const pyannote__emb_bf16 *out, float *fb, int n_threads, char *err,
+                           size_t errlen)
+{
+    if (!c->amx || !c->amx->stem || out->c != c->cout || out->h != h || out->w != w || out->phase)
+        return util_errf(err, errlen, PYANNOTE_ERR_INVALID,
+                         "AMX stem: %d x %d input, %d channels out: unsupported", h, w, c->cout);
+    stem_job j = {.c = c, .x = x, .h = h, .w = w, .out = out, .fb = fb};
+    atomic_init(&j.next, 0);
+    pyannote__emb_bf16_clear_border(out);
+    int nt = n_threads < 1 ? 1 : (n_threads > MAX_THREADS ? MAX_THREADS : n_threads);
+    run_parallel(stem_worker, &j, nt > h ? h : nt);
+    return PYANNOTE_OK;
+}
+
 #else /* no AMX on this target: prepare never builds c->amx */
 
-int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *err,
-                                   size_t errlen)
+int pyannote__emb_stem_amx(const pyannote__emb_conv *c, const float *x, int h, int w,
+                           const pyannote__emb_bf16 *out, float *fb, int n_threads, char *err,
+                           size_t errlen)
+{
+    (void)c;
+    (void)x;
+    (void)out;
+    (void)fb;
+    (void)n_threads;
+    return util_errf(err, errlen, PYANNOTE_ERR_INVALID,
+                     "AMX stem on a %d x %d input on a build without AMX", h, w);
+}
+
+int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *err, size_t errlen)
 {
     (void)w;
     (void)err;
@@ -399,10 +528,9 @@ int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *
     return PYANNOTE_OK;
 }
 
-int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_vnni *x,
-                               const float *res, bool relu, float *y,
-                               const pyannote__emb_vnni *out, int n_threads, char *err,
-                               size_t errlen)
+int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_bf16 *x,
+                               const float *res, bool relu, float *y, const pyannote__emb_bf16 *out,
+                               int n_threads, char *err, size_t errlen)
 {
     (void)c;
     (void)x;

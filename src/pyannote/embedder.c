@@ -9,7 +9,9 @@
  * the longest chunk seen: four activation buffers of 32 x 80 x frames
  * floats (10.2 MB each for a 10 s chunk, 998 frames), the features
  * (80 x frames), and 512 KiB of im2col columns per thread; about 42 MB for
- * 10 s at 2 threads, linear in the chunk length. Per call, the pooled
+ * 10 s at 2 threads, linear in the chunk length. In the AMX modes, also
+ * the two bfloat16 activation buffers of emb_trunk_amx.c (11 MB each at
+ * 10 s in BF16X3). Per call, the pooled
  * statistics (5120 floats per mask) and the resized masks. */
 #include <cblas.h>
 #include <stdint.h>
@@ -64,7 +66,7 @@ void pyannote_embedder_close(pyannote_embedder *e)
     free(e->act_mem);
     free(e->feats);
     free(e->work.cols);
-    free(e->work.vnni);
+    free(e->work.bf16);
     free(e);
 }
 

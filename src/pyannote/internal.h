@@ -195,10 +195,11 @@ typedef struct {
     pyannote__matrix *w;
     float *bias; /* cout; owned */
     int cin, cout, k, stride;
-    /* In AMX modes, for convolutions with channels in multiples of 32 (all
-     * but the stem): the weights again as the implicit-GEMM path's operand
-     * tiles (emb_conv_amx.c). NULL otherwise; owned, built by
-     * pyannote__emb_conv_amx_prepare, freed by pyannote__emb_conv_amx_free. */
+    /* In AMX modes, for the one-channel stem and for convolutions with
+     * channels in multiples of 32 (all the others): the weights again in
+     * the forms of the AMX trunk (emb_conv_amx.c). NULL otherwise; owned,
+     * built by pyannote__emb_conv_amx_prepare, freed by
+     * pyannote__emb_conv_amx_free. */
     struct pyannote__emb_amx_conv *amx;
 } pyannote__emb_conv;
 
@@ -241,8 +242,8 @@ typedef struct {
     size_t act_cap;
     /* The AMX trunk's two bfloat16 activation buffers (emb_trunk_amx.c
      * grows them; owned by the work's owner, free()). */
-    uint16_t *vnni;
-    size_t vnni_cap;  /* uint16_t values of each of the two */
+    uint16_t *bf16;
+    size_t bf16_cap;  /* uint16_t values of each of the two */
 } pyannote__emb_work;
 
 /* Floats of one thread's im2col tile: bounds the scratch whatever the
@@ -309,21 +310,17 @@ typedef struct {
     int seg;           /* phase-split: columns of one segment */
     int wp;            /* padded row length, columns */
     size_t blk;        /* values from one 32-channel block's plane to the next */
-} pyannote__emb_vnni;
+} pyannote__emb_bf16;
 
 /* The geometry of a c x h x w activation on hi (and lo when split), which
- * must hold pyannote__emb_vnni_values(c, h, w) values each (either
+ * must hold pyannote__emb_bf16_values(c, h, w) values each (either
  * layout). */
-size_t pyannote__emb_vnni_values(int c, int h, int w);
-void pyannote__emb_vnni_init(pyannote__emb_vnni *v, uint16_t *hi, uint16_t *lo, int c, int h,
+size_t pyannote__emb_bf16_values(int c, int h, int w);
+void pyannote__emb_bf16_init(pyannote__emb_bf16 *v, uint16_t *hi, uint16_t *lo, int c, int h,
                              int w, bool phase);
 
 /* Zeroes every value of v's planes outside the positions of the interior. */
-void pyannote__emb_vnni_clear_border(const pyannote__emb_vnni *v);
-
-/* From x (v->c x v->h x v->w float32 planes, the stem's output): v (plain
- * layout, borders included) and the channel-blocked float32 copy fb. */
-void pyannote__emb_vnni_from_planes(const float *x, const pyannote__emb_vnni *v, float *fb);
+void pyannote__emb_bf16_clear_border(const pyannote__emb_bf16 *v);
 
 /* Channel-blocked float32 fb (c x h x w) back to planes. */
 void pyannote__emb_blocked_to_planes(const float *fb, int c, int h, int w, float *x);
@@ -334,6 +331,15 @@ int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *
                                    size_t errlen);
 void pyannote__emb_conv_amx_free(struct pyannote__emb_amx_conv *w); /* NULL-safe */
 
+/* The one-channel stem c (c->amx set) on x (h x w float32, the fbank
+ * features), directly in float32 (nine multiply-adds per output): ReLU(conv
+ * + bias) into out (plain layout, h x w) and channel-blocked into fb. Rows
+ * are spread over n_threads threads; each value is computed the same way
+ * whatever the count. */
+int pyannote__emb_stem_amx(const pyannote__emb_conv *c, const float *x, int h, int w,
+                           const pyannote__emb_bf16 *out, float *fb, int n_threads, char *err,
+                           size_t errlen);
+
 /* The convolution c (c->amx set) of x (phase-split when c->stride is 2):
  * v = conv(x) + bias, plus res (channel-blocked float32, cout x ho x wo)
  * when not NULL, ReLU when relu; written channel-blocked to y when not
@@ -341,9 +347,9 @@ void pyannote__emb_conv_amx_free(struct pyannote__emb_amx_conv *w); /* NULL-safe
  * into out's layout (ho x wo, c = cout, either layout) when not NULL.
  * Output rows are spread over n_threads threads; every element is computed
  * the same way whatever the count. */
-int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_vnni *x,
+int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_bf16 *x,
                                const float *res, bool relu, float *y,
-                               const pyannote__emb_vnni *out, int n_threads, char *err,
+                               const pyannote__emb_bf16 *out, int n_threads, char *err,
                                size_t errlen);
 
 /* pyannote__emb_trunk for nets whose convolutions have AMX weights. */

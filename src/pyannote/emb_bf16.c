@@ -1,7 +1,7 @@
-/* emb_vnni: the channel-blocked bfloat16 activation layouts of the AMX
- * trunk (described at pyannote__emb_vnni in internal.h): their geometry,
- * border clearing, and the conversions at the trunk's two ends (the stem's
- * float32 planes in, the last block's channel-blocked float32 out).
+/* emb_bf16: the channel-blocked bfloat16 activation layouts of the AMX
+ * trunk (described at pyannote__emb_bf16 in internal.h): their geometry,
+ * border clearing, and the conversion of the last block's channel-blocked
+ * float32 output back to planes.
  *
  * Invariant: every value of a plane outside the positions of the h x w
  * interior (the border rows, and every column holding no position) is zero
@@ -9,7 +9,6 @@
  * kernels read those as the convolution's zero padding. */
 #include <string.h>
 
-#include "pyannote/amx_asm.h"
 #include "pyannote/internal.h"
 
 #define CB 32 /* channels per block */
@@ -26,14 +25,14 @@ static int phase_segment(int w)
     return ((w + 1) / 2 + 15) / 16 * 16 + 16;
 }
 
-size_t pyannote__emb_vnni_values(int c, int h, int w)
+size_t pyannote__emb_bf16_values(int c, int h, int w)
 {
     int wp = plain_width(w) > 2 * phase_segment(w) ? plain_width(w) : 2 * phase_segment(w);
     return (size_t)((c + CB - 1) / CB) * (size_t)(h + 2) * (size_t)wp * CB;
 }
 
-void pyannote__emb_vnni_init(pyannote__emb_vnni *v, uint16_t *hi, uint16_t *lo, int c, int h,
-                             int w, bool phase)
+void pyannote__emb_bf16_init(pyannote__emb_bf16 *v, uint16_t *hi, uint16_t *lo, int c, int h, int w,
+                             bool phase)
 {
     v->hi = hi;
     v->lo = lo;
@@ -55,7 +54,7 @@ static void zero_columns(uint16_t *row, int from, int to)
 
 /* The border of one block's plane: the top and bottom rows, and in each
  * interior row every column that holds no position. */
-static void zero_border(const pyannote__emb_vnni *v, uint16_t *plane)
+static void zero_border(const pyannote__emb_bf16 *v, uint16_t *plane)
 {
     size_t row = (size_t)v->wp * CB;
     memset(plane, 0, row * sizeof *plane);
@@ -72,7 +71,7 @@ static void zero_border(const pyannote__emb_vnni *v, uint16_t *plane)
     }
 }
 
-void pyannote__emb_vnni_clear_border(const pyannote__emb_vnni *v)
+void pyannote__emb_bf16_clear_border(const pyannote__emb_bf16 *v)
 {
     for (int b = 0; b < v->c / CB; b++) {
         zero_border(v, v->hi + (size_t)b * v->blk);
@@ -91,47 +90,3 @@ void pyannote__emb_blocked_to_planes(const float *fb, int c, int h, int w, float
                     fb[(((size_t)(ch / CB) * (size_t)h + (size_t)r) * (size_t)w + (size_t)i) * CB +
                        (size_t)(ch % CB)];
 }
-
-#ifdef PYANNOTE__AMX_ASM
-
-/* Position i of row r, block b: 32 channels gathered from the planes. */
-AMX_AVX512 static void convert_position(const float *x, const pyannote__emb_vnni *v, float *fb,
-                                        int b, int r, int i)
-{
-    size_t plane = (size_t)v->h * (size_t)v->w;
-    const __m512i idx = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32((int)plane));
-    const float *src = x + (size_t)b * CB * plane + (size_t)r * (size_t)v->w + (size_t)i;
-    size_t at = (size_t)b * v->blk + ((size_t)(r + 1) * (size_t)v->wp + (size_t)i + 1) * CB;
-    float *dst = fb + (((size_t)b * (size_t)v->h + (size_t)r) * (size_t)v->w + (size_t)i) * CB;
-    for (int half = 0; half < 2; half++) {
-        __m512 f = _mm512_i32gather_ps(idx, src + (size_t)half * 16 * plane, 4);
-        _mm512_storeu_ps(dst + 16 * half, f);
-        __m256i hi, lo;
-        amx_bf16_split16(f, v->lo != NULL, &hi, &lo);
-        _mm256_storeu_si256((__m256i *)(v->hi + at + 16 * half), hi);
-        if (v->lo)
-            _mm256_storeu_si256((__m256i *)(v->lo + at + 16 * half), lo);
-    }
-}
-
-void pyannote__emb_vnni_from_planes(const float *x, const pyannote__emb_vnni *v, float *fb)
-{
-    pyannote__emb_vnni_clear_border(v);
-    for (int b = 0; b < v->c / CB; b++)
-        for (int r = 0; r < v->h; r++)
-            for (int i = 0; i < v->w; i++)
-                convert_position(x, v, fb, b, r, i);
-}
-
-#else /* no AMX: the layout is never used */
-
-void pyannote__emb_vnni_from_planes(const float *x, const pyannote__emb_vnni *v, float *fb)
-{
-    (void)x;
-    (void)v;
-    (void)fb;
-}
-
-#endif
