@@ -25,7 +25,6 @@
  * channels); threads take units in turn. Every element's sum runs in the
  * same order whichever thread computes it and however the rows are banded,
  * so results do not depend on the thread count. */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,8 +127,6 @@ nomem:
                      "out of memory packing a %d x %d x %d x %d convolution for AMX", c->cout,
                      c->cin, c->k, c->k);
 }
-
-#define MAX_THREADS 64
 
 typedef struct {
     const pyannote__emb_conv *c;
@@ -351,26 +348,6 @@ static void *conv_worker(void *p)
     return NULL;
 }
 
-/* Runs fn(job) on nt threads (this one included); true when any returned
- * non-NULL (out of memory). The threads take units of work from a counter
- * in job, so fewer threads than asked (pthread_create failing) still do it
- * all. */
-static bool run_parallel(void *(*fn)(void *), void *job, int nt)
-{
-    pthread_t tid[MAX_THREADS];
-    int started = 1;
-    for (int t = 1; t < nt; t++, started++)
-        if (pthread_create(&tid[t], NULL, fn, job) != 0)
-            break;
-    bool failed = fn(job) != NULL;
-    for (int t = 1; t < started; t++) {
-        void *r = NULL;
-        pthread_join(tid[t], &r);
-        failed = failed || r != NULL;
-    }
-    return failed;
-}
-
 /* Tap (kh, kw) of output (0, 0) reads padded row kh (input row kh - 1)
  * and input position kw - 1: column kw of a plain row; in a phase-split
  * row position -1 is the odd segment's column 0, position 0 the even
@@ -395,7 +372,7 @@ static void set_taps(conv_job *j)
 
 int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_bf16 *x,
                                const float *res, bool relu, float *y, const pyannote__emb_bf16 *out,
-                               int n_threads, char *err, size_t errlen)
+                               pyannote__emb_pool *pool, int n_threads, char *err, size_t errlen)
 {
     int ho = pyannote__emb_conv_out(x->h, c->k, c->stride);
     int wo = pyannote__emb_conv_out(x->w, c->k, c->stride);
@@ -413,7 +390,7 @@ int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_
     atomic_init(&j.next, 0);
     if (out)
         pyannote__emb_bf16_clear_border(out);
-    int nt = n_threads < 1 ? 1 : (n_threads > MAX_THREADS ? MAX_THREADS : n_threads);
+    int nt = n_threads < 1 ? 1 : n_threads;
     nt = nt > ho ? ho : nt;
     /* Consecutive rows share input rows, and every row reads all the
      * weights: bands of rows read most of both from L2. About four bands
@@ -423,7 +400,7 @@ int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_
     size_t w_bytes = (size_t)c->cout * (size_t)c->amx->kblocks * CB * (size_t)c->amx->parts * 2;
     int units = w_bytes > (1u << 20) ? nt : 4 * nt;
     j.band = (ho + units - 1) / units;
-    if (run_parallel(conv_worker, &j, nt))
+    if (pyannote__emb_parallel(pool, conv_worker, &j, nt))
         return util_errf(err, errlen, PYANNOTE_ERR_NOMEM,
                          "out of memory for the AMX convolution's accumulator buffer");
     return PYANNOTE_OK;
@@ -490,8 +467,8 @@ static void *stem_worker(void *p)
 }
 
 int pyannote__emb_stem_amx(const pyannote__emb_conv *c, const float *x, int h, int w,
-                           const pyannote__emb_bf16 *out, float *fb, int n_threads, char *err,
-                           size_t errlen)
+                           const pyannote__emb_bf16 *out, float *fb, pyannote__emb_pool *pool,
+                           int n_threads, char *err, size_t errlen)
 {
     if (!c->amx || !c->amx->stem || out->c != c->cout || out->h != h || out->w != w || out->phase)
         return util_errf(err, errlen, PYANNOTE_ERR_INVALID,
@@ -499,18 +476,19 @@ int pyannote__emb_stem_amx(const pyannote__emb_conv *c, const float *x, int h, i
     stem_job j = {.c = c, .x = x, .h = h, .w = w, .out = out, .fb = fb};
     atomic_init(&j.next, 0);
     pyannote__emb_bf16_clear_border(out);
-    int nt = n_threads < 1 ? 1 : (n_threads > MAX_THREADS ? MAX_THREADS : n_threads);
-    run_parallel(stem_worker, &j, nt > h ? h : nt);
+    int nt = n_threads < 1 ? 1 : n_threads;
+    pyannote__emb_parallel(pool, stem_worker, &j, nt > h ? h : nt);
     return PYANNOTE_OK;
 }
 
 #else /* no AMX on this target: prepare never builds c->amx */
 
 int pyannote__emb_stem_amx(const pyannote__emb_conv *c, const float *x, int h, int w,
-                           const pyannote__emb_bf16 *out, float *fb, int n_threads, char *err,
-                           size_t errlen)
+                           const pyannote__emb_bf16 *out, float *fb, pyannote__emb_pool *pool,
+                           int n_threads, char *err, size_t errlen)
 {
     (void)c;
+    (void)pool;
     (void)x;
     (void)out;
     (void)fb;
@@ -530,9 +508,10 @@ int pyannote__emb_conv_amx_prepare(pyannote__emb_conv *c, const float *w, char *
 
 int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_bf16 *x,
                                const float *res, bool relu, float *y, const pyannote__emb_bf16 *out,
-                               int n_threads, char *err, size_t errlen)
+                               pyannote__emb_pool *pool, int n_threads, char *err, size_t errlen)
 {
     (void)c;
+    (void)pool;
     (void)x;
     (void)res;
     (void)relu;

@@ -7,9 +7,11 @@
  * pre-emphasis 0.97 (the first sample pre-emphasised against itself), the
  * symmetric Hamming window, zero padding to 512, power spectrum, triangular
  * mel filters, log floored at FLT_EPSILON. Computed in double: the cost is a
- * few milliseconds per 10 s chunk, nothing next to the ResNet. */
+ * few milliseconds of CPU per 10 s chunk, spread over the embedder's
+ * threads since the network itself takes only a few tens. */
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "pyannote/internal.h"
@@ -48,6 +50,14 @@ static void mel_filters(pyannote__emb_fbank_tables *t)
     }
 }
 
+static unsigned bit_reverse9(unsigned i)
+{
+    unsigned r = 0;
+    for (int b = 0; b < 9; b++)
+        r |= ((i >> b) & 1u) << (8 - b);
+    return r;
+}
+
 void pyannote__emb_fbank_init(pyannote__emb_fbank_tables *t)
 {
     memset(t, 0, sizeof *t);
@@ -57,6 +67,9 @@ void pyannote__emb_fbank_init(pyannote__emb_fbank_tables *t)
         t->tw_re[k] = cos(-2.0 * M_PI * k / PYANNOTE__EMB_FFT);
         t->tw_im[k] = sin(-2.0 * M_PI * k / PYANNOTE__EMB_FFT);
     }
+    /* per frame, computing the permutation took a third of the fbank */
+    for (unsigned i = 0; i < PYANNOTE__EMB_FFT; i++)
+        t->bitrev[i] = (uint16_t)bit_reverse9(i);
     mel_filters(t);
 }
 
@@ -67,19 +80,11 @@ size_t pyannote__emb_fbank_frames(size_t n_samples)
     return 1 + (n_samples - PYANNOTE__EMB_FRAME) / PYANNOTE__EMB_SHIFT;
 }
 
-static unsigned bit_reverse9(unsigned i)
-{
-    unsigned r = 0;
-    for (int b = 0; b < 9; b++)
-        r |= ((i >> b) & 1u) << (8 - b);
-    return r;
-}
-
 /* In-place radix-2 decimation-in-time FFT of 512 points (re, im). */
 static void fft512(const pyannote__emb_fbank_tables *t, double *re, double *im)
 {
     for (unsigned i = 0; i < PYANNOTE__EMB_FFT; i++) {
-        unsigned j = bit_reverse9(i);
+        unsigned j = t->bitrev[i];
         if (j > i) {
             double a = re[i], b = im[i];
             re[i] = re[j], im[i] = im[j];
@@ -133,19 +138,59 @@ static void fbank_frame(const pyannote__emb_fbank_tables *t, const float *x, flo
     }
 }
 
-void pyannote__emb_fbank(const pyannote__emb_fbank_tables *t, const float *samples,
-                         size_t n_samples, float *out)
+/* Frames are independent, and so are the bins' means: threads take
+ * UNIT-frame runs, then bins, from two counters. Each value is computed
+ * the same way (each bin's sum in frame order) whoever computes it. */
+#define UNIT 32
+
+typedef struct {
+    const pyannote__emb_fbank_tables *t;
+    const float *samples;
+    float *out;
+    size_t frames;
+    atomic_size_t next_frame; /* first frame of the next unit */
+    atomic_int next_bin;
+} fbank_job;
+
+static void *frames_worker(void *p)
 {
-    size_t frames = pyannote__emb_fbank_frames(n_samples);
-    for (size_t f = 0; f < frames; f++)
-        fbank_frame(t, samples + f * PYANNOTE__EMB_SHIFT, out + f, frames);
-    for (int m = 0; m < PYANNOTE__EMB_MELS; m++) {
-        float *row = out + (size_t)m * frames;
+    fbank_job *j = p;
+    for (;;) {
+        size_t f0 = atomic_fetch_add(&j->next_frame, UNIT);
+        if (f0 >= j->frames)
+            return NULL;
+        size_t f1 = f0 + UNIT < j->frames ? f0 + UNIT : j->frames;
+        for (size_t f = f0; f < f1; f++)
+            fbank_frame(j->t, j->samples + f * PYANNOTE__EMB_SHIFT, j->out + f, j->frames);
+    }
+}
+
+static void *means_worker(void *p)
+{
+    fbank_job *j = p;
+    for (;;) {
+        int m = atomic_fetch_add(&j->next_bin, 1);
+        if (m >= PYANNOTE__EMB_MELS)
+            return NULL;
+        float *row = j->out + (size_t)m * j->frames;
         double sum = 0.0;
-        for (size_t f = 0; f < frames; f++)
+        for (size_t f = 0; f < j->frames; f++)
             sum += row[f];
-        float mean = (float)(sum / (double)frames);
-        for (size_t f = 0; f < frames; f++)
+        float mean = (float)(sum / (double)j->frames);
+        for (size_t f = 0; f < j->frames; f++)
             row[f] -= mean;
     }
+}
+
+void pyannote__emb_fbank(const pyannote__emb_fbank_tables *t, const float *samples,
+                         size_t n_samples, float *out, pyannote__emb_pool *pool, int n_threads)
+{
+    fbank_job j = {.t = t, .samples = samples, .out = out};
+    j.frames = pyannote__emb_fbank_frames(n_samples);
+    atomic_init(&j.next_frame, 0);
+    atomic_init(&j.next_bin, 0);
+    size_t units = (j.frames + UNIT - 1) / UNIT;
+    int nt = n_threads < 1 ? 1 : n_threads;
+    pyannote__emb_parallel(pool, frames_worker, &j, (size_t)nt > units ? (int)units : nt);
+    pyannote__emb_parallel(pool, means_worker, &j, nt);
 }

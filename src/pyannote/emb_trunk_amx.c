@@ -87,14 +87,15 @@ static int run_block(trunk_state *s, const pyannote__emb_block *blk, bool want_f
     pyannote__emb_bf16 in, mid, next;
     bf16_at(s, 0, blk->conv1.cin, s->h, s->w, stride == 2, &in);
     bf16_at(s, 1, blk->conv1.cout, ho, wo, false, &mid);
-    int rc = pyannote__emb_conv_amx_run(&blk->conv1, &in, NULL, true, NULL, &mid, n, err, errlen);
+    int rc = pyannote__emb_conv_amx_run(&blk->conv1, &in, NULL, true, NULL, &mid, work->pool, n,
+                                        err, errlen);
     if (rc != PYANNOTE_OK)
         return rc;
     int res = s->cur;
     if (blk->shortcut.w) {
         res = free_buffer(s->cur, -1, -1);
-        rc = pyannote__emb_conv_amx_run(&blk->shortcut, &in, NULL, false, work->act[res], NULL, n,
-                                        err, errlen);
+        rc = pyannote__emb_conv_amx_run(&blk->shortcut, &in, NULL, false, work->act[res], NULL,
+                                        work->pool, n, err, errlen);
         if (rc != PYANNOTE_OK)
             return rc;
     }
@@ -103,7 +104,8 @@ static int run_block(trunk_state *s, const pyannote__emb_block *blk, bool want_f
     bf16_at(s, 0, blk->conv2.cout, ho, wo, next_phase == 1, &next);
     rc = pyannote__emb_conv_amx_run(&blk->conv2, &mid, work->act[res], true,
                                     want_f32 ? work->act[res] : NULL,
-                                    next_phase >= 0 ? &next : NULL, n, err, errlen);
+                                    next_phase >= 0 ? &next : NULL, work->pool, n, err,
+                                    errlen);
     s->cur = res;
     s->h = ho;
     s->w = wo;
@@ -128,8 +130,8 @@ int pyannote__emb_trunk_amx(const pyannote__emb_net *net, const float *feats, in
     s.v[1] = work->bf16 + work->bf16_cap;
     pyannote__emb_bf16 v;
     bf16_at(&s, 0, net->stem.cout, s.h, s.w, false, &v);
-    rc = pyannote__emb_stem_amx(&net->stem, feats, s.h, s.w, &v, work->act[0], work->n_threads, err,
-                                errlen);
+    rc = pyannote__emb_stem_amx(&net->stem, feats, s.h, s.w, &v, work->act[0], work->pool,
+                                work->n_threads, err, errlen);
     if (rc != PYANNOTE_OK)
         return rc;
     for (int b = 0; b < PYANNOTE__EMB_BLOCKS && rc == PYANNOTE_OK; b++) {

@@ -12,7 +12,9 @@
  * 10 s at 2 threads, linear in the chunk length. In the AMX modes, also
  * the two bfloat16 activation buffers of emb_trunk_amx.c (11 MB each at
  * 10 s in BF16X3). Per call, the pooled
- * statistics (5120 floats per mask) and the resized masks. */
+ * statistics (5120 floats per mask) and the resized masks. The handle also
+ * keeps its worker threads (emb_pool.c) from the first multi-threaded call
+ * to the close. */
 #include <cblas.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +50,13 @@ int pyannote_embedder_open(pyannote_embedder **out, const char *checkpoint_path,
         goto cleanup;
     }
     pyannote__emb_fbank_init(&e->fbank);
+    /* its helpers start on the first call that wants more than one thread */
+    e->work.pool = pyannote__emb_pool_new();
+    if (!e->work.pool) {
+        rc = util_errf(err, errlen, PYANNOTE_ERR_NOMEM, "out of memory opening %s",
+                       checkpoint_path);
+        goto cleanup;
+    }
     rc = pyannote__emb_net_load(&e->net, checkpoint_path, PYANNOTE__GEMM_AUTO, err, errlen);
     if (rc != PYANNOTE_OK)
         goto cleanup;
@@ -62,6 +71,7 @@ void pyannote_embedder_close(pyannote_embedder *e)
 {
     if (!e)
         return;
+    pyannote__emb_pool_free(e->work.pool);
     pyannote__emb_net_free(&e->net);
     free(e->act_mem);
     free(e->feats);
@@ -208,7 +218,8 @@ int pyannote_embed(pyannote_embedder *e, const float *samples, size_t n_samples,
             goto cleanup;
         /* Our threads split the columns; OpenBLAS's own would only contend. */
         openblas_set_num_threads(1);
-        pyannote__emb_fbank(&e->fbank, samples, n_samples, e->feats);
+        pyannote__emb_fbank(&e->fbank, samples, n_samples, e->feats, e->work.pool,
+                            e->work.n_threads);
         int got = 0;
         rc = pyannote__emb_trunk(&e->net, e->feats, frames, &e->work, &rows, &got, err, errlen);
         if (rc != PYANNOTE_OK)

@@ -166,11 +166,13 @@ void pyannote__lstm_step(const float *whh_p, const float *bias, int hidden, int 
 #define PYANNOTE__EMB_FFT 512
 
 /* Tables the fbank needs, built once by pyannote__emb_fbank_init: the
- * window, the FFT's twiddles, and each mel filter as a run of FFT bins
- * (mel_w[m][j] weighs bin mel_first[m] + j, j < mel_len[m]). */
+ * window, the FFT's twiddles and bit-reversal permutation, and each mel
+ * filter as a run of FFT bins (mel_w[m][j] weighs bin mel_first[m] + j,
+ * j < mel_len[m]). */
 typedef struct {
     double window[PYANNOTE__EMB_FRAME];
     double tw_re[PYANNOTE__EMB_FFT / 2], tw_im[PYANNOTE__EMB_FFT / 2];
+    uint16_t bitrev[PYANNOTE__EMB_FFT];
     int mel_first[PYANNOTE__EMB_MELS], mel_len[PYANNOTE__EMB_MELS];
     double mel_w[PYANNOTE__EMB_MELS][PYANNOTE__EMB_FFT / 2];
 } pyannote__emb_fbank_tables;
@@ -184,8 +186,28 @@ size_t pyannote__emb_fbank_frames(size_t n_samples);
  * pyannote__emb_fbank_frames(n_samples) >= 1) receives the log mel energies
  * of samples (in [-1, 1], scaled by 32768 as pyannote does) minus each
  * bin's mean over time. */
+/* Worker threads of one embedder (emb_pool.c): helpers started on first
+ * need and kept until pyannote__emb_pool_free. One caller at a time. */
+#define PYANNOTE__EMB_MAX_THREADS 64
+typedef struct pyannote__emb_pool pyannote__emb_pool;
+
+/* NULL when out of memory; the caller owns the pool (free with
+ * pyannote__emb_pool_free, NULL-safe, which joins the helpers). */
+pyannote__emb_pool *pyannote__emb_pool_new(void);
+void pyannote__emb_pool_free(pyannote__emb_pool *pool);
+
+/* Runs fn(arg) on n_threads threads at once (the caller's included, at
+ * most PYANNOTE__EMB_MAX_THREADS) and returns when all have returned;
+ * true when any returned non-NULL. pool NULL: threads created for this
+ * call. Fewer threads may run it when the system refuses more, so fn must
+ * take its units of work from a shared counter. */
+bool pyannote__emb_parallel(pyannote__emb_pool *pool, void *(*fn)(void *), void *arg,
+                            int n_threads);
+
+/* As above, frames spread over n_threads threads of pool (NULL: threads of
+ * its own); every value is computed the same way whatever the count. */
 void pyannote__emb_fbank(const pyannote__emb_fbank_tables *t, const float *samples,
-                         size_t n_samples, float *out);
+                         size_t n_samples, float *out, pyannote__emb_pool *pool, int n_threads);
 
 /* One convolution with its BatchNorm folded in (emb_net.c): weights
  * cout x (cin * k * k) in PyTorch's (cin, kh, kw) order, padding k / 2. */
@@ -237,6 +259,7 @@ int pyannote__emb_conv_out(int in, int k, int stride);
  * column tiles for the im2col products, and the activation buffers. */
 typedef struct {
     int n_threads;
+    pyannote__emb_pool *pool; /* borrowed (NULL: threads per step) */
     float *cols;      /* n_threads x PYANNOTE__EMB_TILE_FLOATS */
     float *act[4];    /* each act_cap floats */
     size_t act_cap;
@@ -337,20 +360,21 @@ void pyannote__emb_conv_amx_free(struct pyannote__emb_amx_conv *w); /* NULL-safe
  * are spread over n_threads threads; each value is computed the same way
  * whatever the count. */
 int pyannote__emb_stem_amx(const pyannote__emb_conv *c, const float *x, int h, int w,
-                           const pyannote__emb_bf16 *out, float *fb, int n_threads, char *err,
-                           size_t errlen);
+                           const pyannote__emb_bf16 *out, float *fb, pyannote__emb_pool *pool,
+                           int n_threads, char *err, size_t errlen);
 
 /* The convolution c (c->amx set) of x (phase-split when c->stride is 2):
  * v = conv(x) + bias, plus res (channel-blocked float32, cout x ho x wo)
  * when not NULL, ReLU when relu; written channel-blocked to y when not
  * NULL (y may be res: each value is read before it is overwritten) and
  * into out's layout (ho x wo, c = cout, either layout) when not NULL.
- * Output rows are spread over n_threads threads; every element is computed
+ * Output rows are spread over n_threads threads of pool (NULL: threads of
+ * its own); every element is computed
  * the same way whatever the count. */
 int pyannote__emb_conv_amx_run(const pyannote__emb_conv *c, const pyannote__emb_bf16 *x,
                                const float *res, bool relu, float *y,
-                               const pyannote__emb_bf16 *out, int n_threads, char *err,
-                               size_t errlen);
+                               const pyannote__emb_bf16 *out, pyannote__emb_pool *pool,
+                               int n_threads, char *err, size_t errlen);
 
 /* pyannote__emb_trunk for nets whose convolutions have AMX weights. */
 int pyannote__emb_trunk_amx(const pyannote__emb_net *net, const float *feats, int frames,

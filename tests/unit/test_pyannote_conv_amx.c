@@ -133,9 +133,11 @@ typedef struct {
     size_t out_values;
 } conv_result;
 
-/* Runs case t with n_threads; compares with the reference and checks the
- * output layout. Returns the relative error; the caller frees r. */
-static double run_case(const conv_case *t, int n_threads, conv_result *r)
+/* Runs case t with n_threads (of pool, NULL: threads per call); compares
+ * with the reference and checks the output layout. Returns the relative
+ * error; the caller frees r. */
+static double run_case(const conv_case *t, int n_threads, pyannote__emb_pool *pool,
+                       conv_result *r)
 {
     uint32_t seed = 1234u + (uint32_t)(t->cin * 7 + t->w * 13 + t->h * 31 + t->stride);
     int kk = t->cin * t->k * t->k;
@@ -180,7 +182,8 @@ static double run_case(const conv_case *t, int n_threads, conv_result *r)
 
     int rc;
     if (t->cin == 1) {
-        rc = pyannote__emb_stem_amx(&c, x, t->h, t->w, &out, r->y, n_threads, err, sizeof err);
+        rc = pyannote__emb_stem_amx(&c, x, t->h, t->w, &out, r->y, pool, n_threads, err,
+                                    sizeof err);
     } else {
         size_t in_values = pyannote__emb_bf16_values(t->cin, t->h, t->w);
         uint16_t *in_mem = malloc(2 * in_values * sizeof *in_mem);
@@ -191,8 +194,8 @@ static double run_case(const conv_case *t, int n_threads, conv_result *r)
         fill_bf16(x, &in, in_values);
         if (res)
             memcpy(r->y, res, n_out * sizeof *res); /* y over res, as the trunk runs it */
-        rc = pyannote__emb_conv_amx_run(&c, &in, res ? r->y : NULL, true, r->y, &out, n_threads,
-                                        err, sizeof err);
+        rc = pyannote__emb_conv_amx_run(&c, &in, res ? r->y : NULL, true, r->y, &out, pool,
+                                        n_threads, err, sizeof err);
         free(in_mem);
     }
     if (rc != PYANNOTE_OK)
@@ -264,7 +267,7 @@ static void test_layers_match_reference(void **state)
     double worst = 0;
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         conv_result r = {0};
-        double e = run_case(&CASES[i], 2, &r);
+        double e = run_case(&CASES[i], 2, NULL, &r);
         printf("conv %3d -> %3d k %d s %d on %d x %2d: rel err %.3g\n", CASES[i].cin, CASES[i].cout,
                CASES[i].k, CASES[i].stride, CASES[i].h, CASES[i].w, e);
         worst = fmax(worst, e);
@@ -281,11 +284,15 @@ static void test_threads_identical(void **state)
         return;
     static const conv_case cases[] = {
         {64, 64, 3, 1, 9, 40, true}, {32, 64, 3, 2, 9, 41, false}, {1, 32, 3, 1, 9, 40, false}};
+    /* three threads of one pool, reused from case to case as the trunk
+     * reuses it from convolution to convolution */
+    pyannote__emb_pool *pool = pyannote__emb_pool_new();
+    assert_non_null(pool);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const conv_case *t = &cases[i];
         conv_result one = {0}, three = {0};
-        run_case(t, 1, &one);
-        run_case(t, 3, &three);
+        run_case(t, 1, NULL, &one);
+        run_case(t, 3, pool, &three);
         int ho = pyannote__emb_conv_out(t->h, t->k, t->stride);
         int wo = pyannote__emb_conv_out(t->w, t->k, t->stride);
         assert_memory_equal(one.y, three.y, (size_t)t->cout * ho * wo * sizeof *one.y);
@@ -295,6 +302,7 @@ static void test_threads_identical(void **state)
         free(three.y);
         free(three.out);
     }
+    pyannote__emb_pool_free(pool);
 }
 
 int main(void)

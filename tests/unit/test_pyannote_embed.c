@@ -181,10 +181,16 @@ static void test_fbank(void **state)
         float *ref = read_f32(path, 80 * frames);
         float *out = malloc(80 * frames * sizeof *out);
         assert_non_null(out);
-        pyannote__emb_fbank(t, wav, c->n_samples, out);
+        pyannote__emb_fbank(t, wav, c->n_samples, out, NULL, 1);
         double r = rel_err(out, ref, 80 * frames);
         printf("fbank %s (%zu frames): rel err %.3g\n", c->name, frames, r);
         assert_true(r < BOUND);
+        /* frames and bins spread over threads: the same bits */
+        float *out3 = malloc(80 * frames * sizeof *out3);
+        assert_non_null(out3);
+        pyannote__emb_fbank(t, wav, c->n_samples, out3, NULL, 3);
+        assert_memory_equal(out, out3, 80 * frames * sizeof *out);
+        free(out3);
         free(wav);
         free(ref);
         free(out);
@@ -228,12 +234,16 @@ static void test_threads_identical(void **state)
     float *one = embed_chunk(fx, c, e, 1);
     float *two = embed_chunk(fx, c, e, 2);
     float *three = embed_chunk(fx, c, e, 3);
+    /* the handle's pool now has two helpers, of which this call enlists one */
+    float *again = embed_chunk(fx, c, e, 2);
     size_t bytes = c->n_masks * PYANNOTE_EMBEDDING_DIM * sizeof *one;
     assert_memory_equal(one, two, bytes);
     assert_memory_equal(one, three, bytes);
+    assert_memory_equal(one, again, bytes);
     free(one);
     free(two);
     free(three);
+    free(again);
     pyannote_embedder_close(e);
 }
 
