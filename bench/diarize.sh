@@ -18,8 +18,9 @@
 # gated and cannot be downloaded here, so it runs on random-weight checkpoints
 # of the real sizes (tests/pyannote/make_models.py, made once into
 # BENCH_CACHE): the speed and memory figures are those of the real models,
-# the DER figures mean nothing. THREADS (default 2) sets the threads, and
-# CESAR_PYANNOTE_GEMM=f32 forces float32 products instead of AMX bf16x3.
+# the DER figures mean nothing. THREADS (default 2) sets the threads,
+# PRECISION=fast sets diarization_precision = "fast" (single bfloat16
+# products), and CESAR_PYANNOTE_GEMM=f32 forces float32 products.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CESAR=${CESAR:-${1:-build/cesar}}
@@ -44,10 +45,11 @@ if [ "$ENGINE" = pyannote ]; then
         mkdir -p "$MODELS"
         /usr/bin/python3 tests/pyannote/make_models.py --models-dir "$MODELS" >/dev/null
     fi
-    printf 'models_dir = "%s"\n' "$MODELS" >"$W/config.toml"
+    printf 'models_dir = "%s"\ndiarization_precision = "%s"\n' "$MODELS" "${PRECISION:-exact}" \
+        >"$W/config.toml"
     ENGINE_ARGS+=(--config "$W/config.toml")
     RTF_TARGET=0.05 RSS_TARGET=500
-    echo "engine pyannote (random weights of the real sizes: DER is meaningless), $THREADS threads, products ${CESAR_PYANNOTE_GEMM:-auto}"
+    echo "engine pyannote (random weights of the real sizes: DER is meaningless), $THREADS threads, precision ${PRECISION:-exact}, products ${CESAR_PYANNOTE_GEMM:-auto}"
 else
     RTF_TARGET=0.02 RSS_TARGET=300
     echo "engine $ENGINE, $THREADS threads"

@@ -38,7 +38,7 @@ static void fill_params(const cli_diarize_args *a, cli_job *job)
     models_dir_default(v->models_dir, v->data_dir, job->models_dir, sizeof job->models_dir);
     cli_diarization_settings(v->diarization_engine, job->models_dir, v->data_dir, v->hub_url,
                              v->hub_allow_insecure, v->hf_token, v->diarization_step_ms,
-                             &job->params.diarization);
+                             v->diarization_precision, &job->params.diarization);
     cli_speakers_apply(&a->speakers, &job->params.diarization);
 }
 

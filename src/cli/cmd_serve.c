@@ -257,6 +257,7 @@ static worker_params make_worker_params(const config_values *v, const char *db_p
     wp.hub_allow_insecure = v->hub_allow_insecure;
     wp.hf_token = v->hf_token;
     wp.diarization_step_ms = v->diarization_step_ms;
+    wp.diarization_fast = strcmp(v->diarization_precision, "fast") == 0;
     wp.vad_filter = v->vad_filter;
     wp.log = worker_log;
     wp.log_user_data = verbosity;

@@ -24,7 +24,7 @@ int cli_check_diarization_engine(const char *engine, char *err, size_t errlen)
 
 void cli_diarization_settings(const char *engine, const char *models_dir, const char *data_dir,
                               const char *hub_url, bool hub_allow_insecure, const char *hf_token,
-                              int step_ms, diarize_params *dp)
+                              int step_ms, const char *precision, diarize_params *dp)
 {
     dp->engine = engine;
     dp->models_dir = models_dir;
@@ -33,4 +33,5 @@ void cli_diarization_settings(const char *engine, const char *models_dir, const 
     dp->hub_allow_insecure = hub_allow_insecure;
     dp->hf_token = hf_token;
     dp->step_seconds = step_ms / 1000.0;
+    dp->fast = precision && strcmp(precision, "fast") == 0;
 }

@@ -44,7 +44,7 @@ int cli_check_diarization_engine(const char *engine, char *err, size_t errlen);
  * strings stay borrowed from v. */
 void cli_diarization_settings(const char *engine, const char *models_dir, const char *data_dir,
                               const char *hub_url, bool hub_allow_insecure, const char *hf_token,
-                              int step_ms, diarize_params *dp);
+                              int step_ms, const char *precision, diarize_params *dp);
 
 /* Records a speaker option in flags when c is one of CLI_OPT_*_SPEAKERS
  * (the last one given wins) and returns true; returns false for any other c. */

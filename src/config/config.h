@@ -54,6 +54,7 @@ typedef struct {
     char vad_model[CONFIG_MAX_STRING]; /* Silero VAD file; "" = the build's default */
     char diarization_engine[64];     /* "builtin" (default) or "pyannote" */
     int diarization_step_ms;         /* pyannote: step between 10 s windows, 1000 */
+    char diarization_precision[16];  /* pyannote embeddings: "exact" (default) or "fast" */
     char hf_token[CONFIG_MAX_STRING];/* secret; see models_hf_token_resolve */
     char hub_url[CONFIG_MAX_STRING]; /* "https://huggingface.co" */
     bool hub_allow_insecure;         /* http:// hub on loopback only (tests) */

@@ -64,6 +64,11 @@ static bool http_url_ok(const char *s)
     return (strncmp(s, "http://", 7) == 0 && s[7]) || (strncmp(s, "https://", 8) == 0 && s[8]);
 }
 
+static bool precision_ok(const char *s)
+{
+    return strcmp(s, "exact") == 0 || strcmp(s, "fast") == 0;
+}
+
 static bool host_ok(const char *s)
 {
     return *s && !strpbrk(s, " \t");
@@ -123,6 +128,12 @@ static const config_key_info infos[CONFIG__K_COUNT + 1] = {
                                        "pyannote engine: milliseconds between the starts of its "
                                        "10 s analysis windows (100-10000; 1000 as pyannote 3.1)",
                                        false},
+    [CONFIG__K_DIARIZATION_PRECISION] = {"diarization_precision", "string",
+                                         "CESAR_DIARIZATION_PRECISION",
+                                         "pyannote engine: exact (float32 accuracy) or fast "
+                                         "(single bfloat16 products on CPUs with AMX: about "
+                                         "twice as fast, embeddings ~1e-2 from float32)",
+                                         false},
     [CONFIG__K_HF_TOKEN] = {"hf_token", "string", "CESAR_HF_TOKEN",
                             "Hugging Face access token for the pyannote models; when unset, "
                             "HF_TOKEN, then the file $HF_HOME/token (~/.cache/huggingface/token)",
@@ -224,6 +235,9 @@ static const config__key keys[CONFIG__K_COUNT] = {
                                       "'-' or '_')"},
     [CONFIG__K_DIARIZATION_STEP_MS] = {CONFIG__INTEGER, FIELD(diarization_step_ms), .min = 100,
                                        .max = 10000, .def_number = 1000},
+    [CONFIG__K_DIARIZATION_PRECISION] = {CONFIG__STRING, FIELD(diarization_precision),
+                                         .def_string = "exact", .check = precision_ok,
+                                         .expect = "exact or fast"},
     [CONFIG__K_HF_TOKEN] = {CONFIG__STRING, FIELD(hf_token), .def_string = ""},
     [CONFIG__K_HUB_URL] = {CONFIG__STRING, FIELD(hub_url), .def_string = "https://huggingface.co",
                            .check = http_url_ok, .expect = "an http:// or https:// URL"},

@@ -13,6 +13,7 @@ typedef struct {
     pyannote_segmenter *segmenter; /* owned */
     pyannote_embedder *embedder;   /* owned */
     char dir[4096];                /* the models directory they came from */
+    bool fast;                     /* the embedder's precision (diarize_params.fast) */
 } diarize__pyannote_models;
 
 /* Loads the two networks from the models directory p names, fetching them

@@ -76,7 +76,8 @@ static int fetch(const diarize_params *p, const char *dir, char *err, size_t err
     return DIARIZE_OK;
 }
 
-static int load(diarize__pyannote_models *m, const char *dir, char *err, size_t errlen)
+static int load(diarize__pyannote_models *m, const char *dir, bool fast, char *err,
+                size_t errlen)
 {
     char seg[4096], emb[4096], why[1024] = "";
     if (models_pyannote_paths(dir, seg, sizeof seg, emb, sizeof emb, why, sizeof why) !=
@@ -84,7 +85,9 @@ static int load(diarize__pyannote_models *m, const char *dir, char *err, size_t 
         return util_errf(err, errlen, DIARIZE_ERR_FAILED, "%s", why);
     int rc = pyannote_segmenter_open(&m->segmenter, seg, why, sizeof why);
     if (rc == PYANNOTE_OK)
-        rc = pyannote_embedder_open(&m->embedder, emb, why, sizeof why);
+        rc = pyannote_embedder_open_precision(
+            &m->embedder, emb, fast ? PYANNOTE_PRECISION_FAST : PYANNOTE_PRECISION_EXACT, why,
+            sizeof why);
     if (rc != PYANNOTE_OK) {
         diarize__pyannote_models_clear(m);
         if (rc == PYANNOTE_ERR_NOMEM)
@@ -95,6 +98,7 @@ static int load(diarize__pyannote_models *m, const char *dir, char *err, size_t 
                          why);
     }
     util_strlcpy(m->dir, dir, sizeof m->dir);
+    m->fast = fast;
     return DIARIZE_OK;
 }
 
@@ -103,7 +107,7 @@ int diarize__pyannote_models_ensure(diarize__pyannote_models *m, const diarize_p
 {
     char dir[4096];
     models_dir_of(p, dir, sizeof dir);
-    if (m->segmenter && m->embedder && strcmp(dir, m->dir) == 0)
+    if (m->segmenter && m->embedder && strcmp(dir, m->dir) == 0 && m->fast == p->fast)
         return DIARIZE_OK;
     diarize__pyannote_models_clear(m);
     if (!models_pyannote_installed(dir)) {
@@ -111,7 +115,7 @@ int diarize__pyannote_models_ensure(diarize__pyannote_models *m, const diarize_p
         if (rc != DIARIZE_OK)
             return rc;
     }
-    return load(m, dir, err, errlen);
+    return load(m, dir, p->fast, err, errlen);
 }
 
 void diarize__pyannote_status(const diarize_params *p, diarize_engine_status *out)

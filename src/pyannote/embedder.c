@@ -35,6 +35,13 @@ struct pyannote_embedder {
 int pyannote_embedder_open(pyannote_embedder **out, const char *checkpoint_path, char *err,
                            size_t errlen)
 {
+    return pyannote_embedder_open_precision(out, checkpoint_path, PYANNOTE_PRECISION_EXACT, err,
+                                            errlen);
+}
+
+int pyannote_embedder_open_precision(pyannote_embedder **out, const char *checkpoint_path,
+                                     pyannote_precision precision, char *err, size_t errlen)
+{
     int rc = PYANNOTE_OK;
     pyannote_embedder *e = NULL;
     if (!out || !checkpoint_path) {
@@ -57,7 +64,10 @@ int pyannote_embedder_open(pyannote_embedder **out, const char *checkpoint_path,
                        checkpoint_path);
         goto cleanup;
     }
-    rc = pyannote__emb_net_load(&e->net, checkpoint_path, PYANNOTE__GEMM_AUTO, err, errlen);
+    rc = pyannote__emb_net_load(&e->net, checkpoint_path,
+                                precision == PYANNOTE_PRECISION_FAST ? PYANNOTE__GEMM_BF16
+                                                                     : PYANNOTE__GEMM_AUTO,
+                                err, errlen);
     if (rc != PYANNOTE_OK)
         goto cleanup;
     *out = e;

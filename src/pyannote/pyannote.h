@@ -85,6 +85,22 @@ typedef struct pyannote_embedder pyannote_embedder;
 /* Loads pyannote/wespeaker-voxceleb-resnet34-LM's pytorch_model.bin. */
 int pyannote_embedder_open(pyannote_embedder **out, const char *checkpoint_path, char *err,
                            size_t errlen);
+
+/* How the embedding network multiplies. EXACT keeps float32 accuracy: AMX
+ * tiles with each float split into two bfloat16 parts (within 1e-4 of
+ * float32 on the tests' embeddings) where the CPU has AMX, else float32
+ * (OpenBLAS). FAST uses one bfloat16 product per multiply on AMX: about
+ * twice as fast, embeddings about 1e-2 relative from float32; without AMX
+ * it is EXACT. (The environment variable CESAR_PYANNOTE_GEMM=f32|bf16x3|bf16
+ * overrides both, for tests and benchmarks.) */
+typedef enum {
+    PYANNOTE_PRECISION_EXACT = 0,
+    PYANNOTE_PRECISION_FAST,
+} pyannote_precision;
+
+/* pyannote_embedder_open with a precision (pyannote_embedder_open is EXACT). */
+int pyannote_embedder_open_precision(pyannote_embedder **out, const char *checkpoint_path,
+                                     pyannote_precision precision, char *err, size_t errlen);
 void pyannote_embedder_close(pyannote_embedder *e); /* NULL-safe */
 
 /* Fewest samples an embedding can be computed from (pyannote's

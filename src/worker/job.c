@@ -308,6 +308,7 @@ static pipeline_params job_params(job_run *r)
     pp.diarization.hub_allow_insecure = d->hub_allow_insecure;
     pp.diarization.hf_token = d->hf_token;
     pp.diarization.step_seconds = d->diarization_step_ms > 0 ? d->diarization_step_ms / 1000.0 : 1.0;
+    pp.diarization.fast = d->diarization_fast;
     speaker_counts(r, &pp.diarization);
     return pp;
 }

@@ -162,6 +162,7 @@ typedef struct {
     bool hub_allow_insecure;
     const char *hf_token;
     int diarization_step_ms; /* <= 0: 1000 */
+    bool diarization_fast;   /* pyannote: fast embeddings (diarize_params.fast) */
     /* Whisper: skip long silences with the Silero VAD (vad_model) before
      * decoding (asr_params.vad_filter); default false. */
     bool vad_filter;

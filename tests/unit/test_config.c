@@ -157,6 +157,7 @@ static void test_defaults(void **state)
     assert_string_equal(v->hf_token, "");
     assert_string_equal(v->diarization_engine, "builtin");
     assert_int_equal(v->diarization_step_ms, 1000);
+    assert_string_equal(v->diarization_precision, "exact");
     assert_string_equal(v->hub_url, "https://huggingface.co");
     assert_false(v->hub_allow_insecure);
     snprintf(want, sizeof want, "%s/.local/share/cesar", f->home);
@@ -245,6 +246,7 @@ static void test_load_full_file(void **state)
                                   "vad_model = \"/models/vad.bin\"\n"
                                   "diarization_engine = \"pyannote\"\n"
                                   "diarization_step_ms = 500\n"
+                                  "diarization_precision = \"fast\"\n"
                                   "hf_token = \"hf_abc\"\n"
                                   "hub_url = \"https://hub.example\"\n"
                                   "hub_allow_insecure = true\n"
@@ -287,6 +289,7 @@ static void test_load_full_file(void **state)
     assert_string_equal(v->vad_model, "/models/vad.bin");
     assert_string_equal(v->diarization_engine, "pyannote");
     assert_int_equal(v->diarization_step_ms, 500);
+    assert_string_equal(v->diarization_precision, "fast");
     assert_string_equal(v->hf_token, "hf_abc");
     assert_string_equal(v->hub_url, "https://hub.example");
     assert_true(v->hub_allow_insecure);
@@ -716,6 +719,7 @@ static void test_every_key_has_working_env(void **state)
     for (const config_key_info *k = config_keys(); k->key; k++) {
         const char *text = strcmp(k->key, "diarization_step_ms") == 0 ? "250"
                            : strcmp(k->key, "hub_url") == 0 ? "https://hub.example"
+                           : strcmp(k->key, "diarization_precision") == 0 ? "fast"
                            : strcmp(k->type, "integer") == 0   ? "2"
                            : strcmp(k->type, "boolean") == 0 ? "no"
                            : strcmp(k->key, "language") == 0 ? "sv"
@@ -985,6 +989,7 @@ static void test_show_defaults(void **state)
              "vad_model = \"\"  # default\n"
              "diarization_engine = \"builtin\"  # default\n"
              "diarization_step_ms = 1000  # default\n"
+             "diarization_precision = \"exact\"  # default\n"
              "hf_token = \"\"  # default\n"
              "hub_url = \"https://huggingface.co\"  # default\n"
              "hub_allow_insecure = false  # default\n"
@@ -1075,7 +1080,7 @@ static void test_show_reads_back(void **state)
     /* Valid TOML... */
     toml_doc *doc = NULL;
     assert_int_equal(toml_parse(shown, strlen(shown), &doc, f->err, sizeof f->err), TOML_OK);
-    assert_int_equal(doc->n, 38);
+    assert_int_equal(doc->n, 39);
     toml_free(doc);
 
     /* ...that loads back to the same values. */
@@ -1114,7 +1119,7 @@ static void test_key_table(void **state)
                               "initial_prompt", "condition_on_previous_text", "temperature_fallback", "vad_filter", "format",
                               "diarize",
                               "min_speakers", "max_speakers", "vad_model", "diarization_engine",
-                              "diarization_step_ms", "hf_token", "hub_url", "hub_allow_insecure",
+                              "diarization_step_ms", "diarization_precision", "hf_token", "hub_url", "hub_allow_insecure",
                               "data_dir",
                               "cache_dir", "models_dir", "models_url", "models_catalog",
                               "allow_private_urls", "ytdlp_path",
@@ -1143,7 +1148,7 @@ static void test_key_table(void **state)
         assert_int_equal(k->secret, secret);
     }
     assert_int_equal(n, sizeof expected / sizeof expected[0]);
-    assert_non_null(strstr(config_keys()[17].description, "HF_TOKEN"));
+    assert_non_null(strstr(config_keys()[18].description, "HF_TOKEN"));
 }
 
 static void test_key_types_match_behaviour(void **state)
