@@ -12,10 +12,8 @@ int cli_check_diarization_engine(const char *engine, char *err, size_t errlen)
 {
     if (diarize_engine_known(engine))
         return CLI_EXIT_OK;
-    char names[256] = "";
-    size_t used = 0;
-    for (const char *const *n = diarize_engine_names(); *n && used < sizeof names; n++)
-        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", *n);
+    char names[128];
+    diarize_engine_list(names, sizeof names);
     return util_errf(err, errlen, CLI_EXIT_USAGE,
                      "unknown diarization engine '%s' (--diarization-engine or the "
                      "diarization_engine key; available: %s)",

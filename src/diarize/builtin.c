@@ -234,5 +234,9 @@ static void builtin_close(void *state)
     free(st);
 }
 
-const diarize_engine_impl diarize__engine_builtin = {"builtin", builtin_open, builtin_run,
-                                                    builtin_close};
+const diarize_engine_impl diarize__engine_builtin = {
+    .name = "builtin",
+    .open = builtin_open,
+    .run = builtin_run,
+    .close = builtin_close,
+};

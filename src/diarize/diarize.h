@@ -190,6 +190,8 @@ int diarize_engine_status_get(const char *name, const diarize_params *p,
 /* The engines compiled in, NULL-terminated; borrowed static storage. */
 const char *const *diarize_engine_names(void);
 bool diarize_engine_known(const char *name);
+/* The engines' names joined with ", " into buf (capacity n), for messages. */
+void diarize_engine_list(char *buf, size_t n);
 
 /* ---- alignment and output ------------------------------------------------- */
 

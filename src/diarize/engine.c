@@ -5,12 +5,12 @@
  */
 #include "diarize/diarize.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "diarize/engine_impl.h"
-#include "diarize/pyannote_internal.h"
 #include "util/util.h"
 
 #define DIARIZE_DEFAULT_ENGINE "builtin"
@@ -83,6 +83,15 @@ static const diarize_engine_impl *find_engine(const char *name)
     return NULL;
 }
 
+void diarize_engine_list(char *buf, size_t n)
+{
+    size_t used = 0;
+    if (n)
+        buf[0] = '\0';
+    for (size_t i = 0; i < N_ENGINES && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "", engine_names[i]);
+}
+
 bool diarize_engine_known(const char *name)
 {
     return name && name[0] && find_engine(name) != NULL;
@@ -102,9 +111,10 @@ int diarize_check_params(const diarize_params *p, char *err, size_t errlen)
     if (!p)
         return util_errf(err, errlen, DIARIZE_ERR_INVALID, "no diarization parameters");
     if (!find_engine(p->engine)) {
+        char names[128];
+        diarize_engine_list(names, sizeof names);
         return util_errf(err, errlen, DIARIZE_ERR_UNKNOWN_ENGINE,
-                         "unknown diarization engine '%s' (available: builtin, pyannote)",
-                         p->engine);
+                         "unknown diarization engine '%s' (available: %s)", p->engine, names);
     }
     int rc;
     if ((rc = check_count("min_speakers", p->min_speakers, err, errlen)) ||
@@ -166,8 +176,8 @@ int diarize_engine_status_get(const char *name, const diarize_params *p,
     if (!impl)
         return DIARIZE_ERR_UNKNOWN_ENGINE;
     diarize_params defaults = diarize_default_params();
-    if (impl == &diarize__engine_pyannote) {
-        diarize__pyannote_status(p ? p : &defaults, out);
+    if (impl->status) {
+        impl->status(p ? p : &defaults, out);
         return DIARIZE_OK;
     }
     out->available = true;

@@ -19,6 +19,9 @@ typedef struct diarize_engine_impl {
     int (*run)(void *state, const diarize_params *p, const diarize_source *src,
                diarize_result *out, char *err, size_t errlen);
     void (*close)(void *state); /* NULL-safe */
+    /* diarize_engine_status_get for this engine (out zeroed); NULL = needs
+     * nothing, always available. */
+    void (*status)(const diarize_params *p, diarize_engine_status *out);
 } diarize_engine_impl;
 
 extern const diarize_engine_impl diarize__engine_builtin;

@@ -307,27 +307,17 @@ static int cluster(run_ctx *x, int *hard, int *n_clusters, char *err, size_t err
         for (size_t t = 0; t < F; t++)
             for (int s = 0; s < L; s++)
                 any[c * L + s] |= x->cs.active[(c * F + t) * L + s];
-    int rc = DIARIZE_OK;
-    if (!x->embed) {
-        /* pyannote skips embeddings and clustering when one speaker at most
-         * is allowed: every active local speaker is that speaker */
-        *n_clusters = 0;
-        for (size_t i = 0; i < n * L; i++) {
-            hard[i] = any[i] ? 0 : -2;
-            if (any[i])
-                *n_clusters = 1;
-        }
-        goto cleanup;
-    }
+    /* With one speaker at most (x->embed false: no embeddings were made) the
+     * clustering gives every active local speaker cluster 0, as pyannote's
+     * shortcut does. */
     pyannote_cluster_params cp = pyannote_cluster_default_params();
     cp.num_clusters = x->p->num_speakers;
     cp.min_clusters = x->p->min_speakers;
     cp.max_clusters = x->p->max_speakers;
-    if (pyannote_cluster(x->cs.embeddings, any, n, L, PYANNOTE_EMBEDDING_DIM, &cp, hard,
-                         n_clusters, err, errlen) != PYANNOTE_OK)
-        rc = DIARIZE_ERR_FAILED;
-
-cleanup:
+    int rc = pyannote_cluster(x->cs.embeddings, any, n, L, PYANNOTE_EMBEDDING_DIM, &cp, hard,
+                              n_clusters, err, errlen) == PYANNOTE_OK
+                 ? DIARIZE_OK
+                 : DIARIZE_ERR_FAILED;
     free(any);
     return rc;
 }
@@ -459,4 +449,5 @@ const diarize_engine_impl diarize__engine_pyannote = {
     .open = engine_open,
     .run = engine_run,
     .close = engine_close,
+    .status = diarize__pyannote_status,
 };
