@@ -17,43 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "pyannote/pyannote.h"
 
 #define WINDOW 160000 /* 10 s at 16 kHz */
 #define SEG_WINDOWS 16
 #define EMB_MASKS 3
 #define MAX_RUNS 64
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* CPU seconds of all this process's threads: on a shared machine, less
- * disturbed by the other processes than the wall clock. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* Speech-like test audio: a few drifting tones over noise, deterministic. */
 static void fill_audio(float *x, size_t n, unsigned seed)
@@ -93,13 +64,13 @@ static int bench_segment(const char *path, int threads, int runs, double *per_wi
     fill_audio(audio, (size_t)SEG_WINDOWS * WINDOW, 7);
     double t[MAX_RUNS];
     for (int r = -1; r < runs && rc == PYANNOTE_OK; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         rc = pyannote_segment(s, audio, SEG_WINDOWS, WINDOW, threads, out, err, sizeof err);
         if (r >= 0)
-            t[r] = (now() - t0) / SEG_WINDOWS;
+            t[r] = (bench_now() - t0) / SEG_WINDOWS;
     }
     if (rc == PYANNOTE_OK)
-        *per_window = median(t, runs);
+        *per_window = bench_median(t, runs);
 cleanup:
     if (rc != PYANNOTE_OK)
         fprintf(stderr, "pyannote_bench: segmentation: %s\n", err);
@@ -125,17 +96,17 @@ static int bench_embed(const char *path, int threads, int runs, double *per_chun
     fill_masks(masks, mask_frames);
     double t[MAX_RUNS], cpu[MAX_RUNS];
     for (int r = -1; r < runs && rc == PYANNOTE_OK; r++) {
-        double t0 = now(), c0 = cpu_now();
+        double t0 = bench_now(), c0 = bench_cpu_now();
         rc = pyannote_embed(e, audio, WINDOW, masks, EMB_MASKS, mask_frames, threads, out, err,
                             sizeof err);
         if (r >= 0) {
-            t[r] = now() - t0;
-            cpu[r] = cpu_now() - c0;
+            t[r] = bench_now() - t0;
+            cpu[r] = bench_cpu_now() - c0;
         }
     }
     if (rc == PYANNOTE_OK) {
-        *per_chunk = median(t, runs);
-        *cpu_per_chunk = median(cpu, runs);
+        *per_chunk = bench_median(t, runs);
+        *cpu_per_chunk = bench_median(cpu, runs);
     }
 cleanup:
     if (rc != PYANNOTE_OK)
@@ -162,11 +133,9 @@ int main(int argc, char **argv)
     if ((seg_too && bench_segment(argv[1], threads, runs, &seg) != PYANNOTE_OK) ||
         bench_embed(argv[2], threads, runs, &emb, &emb_cpu) != PYANNOTE_OK)
         return 1;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
     printf("gemm %-7s threads %d runs %d: segmentation %.4f s/window, embedding %.4f s/chunk"
            " (CPU %.4f s), peak RSS %.0f MB, RTF (1 h, 1 s step) %.3f\n",
-           mode ? mode : "auto", threads, runs, seg, emb, emb_cpu, (double)ru.ru_maxrss / 1024.0,
+           mode ? mode : "auto", threads, runs, seg, emb, emb_cpu, bench_peak_mb(),
            seg + emb);
     return 0;
 }

@@ -10,38 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
+#include "bench_clock.h"
 #include "whisper/whisper.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Peak resident set so far, MB. */
-static double peak_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int argmax(const float *x, int n)
 {
@@ -78,12 +49,12 @@ int main(int argc, char **argv)
     float *audio = NULL, *mel = NULL, *logits = NULL;
     int rc = 1;
     whisper_load_params lp = whisper_load_default_params();
-    double rss_start = peak_mb();
+    double rss_start = bench_peak_mb();
     if (whisper_model_load(&m, argv[1], &lp, err, sizeof err) != WHISPER_OK) {
         fprintf(stderr, "whisper_bench: %s\n", err);
         goto cleanup;
     }
-    double rss_load = peak_mb();
+    double rss_load = bench_peak_mb();
     if (whisper_state_new(&s, m, threads, 1, err, sizeof err) != WHISPER_OK) {
         fprintf(stderr, "whisper_bench: %s\n", err);
         goto cleanup;
@@ -101,49 +72,48 @@ int main(int argc, char **argv)
     make_audio(audio, n_samples);
     double mels[3], t0;
     for (int r = 0; r < 3; r++) {
-        t0 = now();
+        t0 = bench_now();
         if (whisper_mel(m, audio, n_samples, true, WHISPER_CHUNK_FRAMES, threads, mel, err,
                         sizeof err) != WHISPER_OK)
             goto fail;
-        mels[r] = now() - t0;
+        mels[r] = bench_now() - t0;
     }
-    qsort(mels, 3, sizeof *mels, cmp_double);
-    double t_mel = mels[1], rss_mel = peak_mb();
-    double enc[32], cpu0 = cpu_now();
+    double t_mel = bench_median(mels, 3), rss_mel = bench_peak_mb();
+    double enc[32], cpu0 = bench_cpu_now();
     for (int r = 0; r < runs; r++) {
-        t0 = now();
+        t0 = bench_now();
         if (whisper_encode(s, mel, err, sizeof err) != WHISPER_OK)
             goto fail;
-        enc[r] = now() - t0;
+        enc[r] = bench_now() - t0;
     }
-    double enc_cpu = (cpu_now() - cpu0) / runs, rss_enc = peak_mb();
-    qsort(enc, (size_t)runs, sizeof *enc, cmp_double);
+    double enc_cpu = (bench_cpu_now() - cpu0) / runs, rss_enc = bench_peak_mb();
+    double t_enc = bench_median(enc, runs); /* enc is sorted now */
     int prompt[3] = {sp->sot, whisper_model_multilingual(m) ? sp->lang_first : sp->transcribe,
                      sp->transcribe};
-    t0 = now();
+    t0 = bench_now();
     if (whisper_decode(s, 1, 3, prompt, 0, logits, false, err, sizeof err) != WHISPER_OK)
         goto fail;
-    double t_prompt = now() - t0;
-    t0 = now();
-    cpu0 = cpu_now();
+    double t_prompt = bench_now() - t0;
+    t0 = bench_now();
+    cpu0 = bench_cpu_now();
     for (int i = 0; i < n_tok; i++) {
         int tok = argmax(logits, hp->n_vocab);
         if (whisper_decode(s, 1, 1, &tok, 3 + i, logits, false, err, sizeof err) != WHISPER_OK)
             goto fail;
     }
-    double t_dec = now() - t0, dec_cpu = cpu_now() - cpu0;
+    double t_dec = bench_now() - t0, dec_cpu = bench_cpu_now() - cpu0;
     printf("model %s (%s, %s), %d threads\n", argv[1], whisper_model_size_name(m),
            whisper_model_type_name(m), threads);
     printf("mel_ms %.2f (median of 3)\n", t_mel * 1e3);
-    printf("encoder_s %.4f (median of %d; min %.4f max %.4f)\n", enc[runs / 2], runs, enc[0],
+    printf("encoder_s %.4f (median of %d; min %.4f max %.4f)\n", t_enc, runs, enc[0],
            enc[runs - 1]);
     printf("encoder_cpu_s %.4f (CPU time of all threads per run, spinning included)\n", enc_cpu);
     printf("prompt_ms %.2f\n", t_prompt * 1e3);
     printf("decoder_ms_per_token %.3f\n", t_dec * 1e3 / n_tok);
     printf("decoder_cpu_ms_per_token %.3f\n", dec_cpu * 1e3 / n_tok);
-    printf("window_total_s %.4f\n", t_mel + enc[runs / 2] + t_prompt + t_dec);
+    printf("window_total_s %.4f\n", t_mel + t_enc + t_prompt + t_dec);
     printf("peak_rss_mb %.1f (at start %.1f, after load %.1f, +state+mel %.1f, after encoder "
-           "%.1f)\n", peak_mb(), rss_start, rss_load, rss_mel, rss_enc);
+           "%.1f)\n", bench_peak_mb(), rss_start, rss_load, rss_mel, rss_enc);
     if (getenv("WHISPER_BENCH_SMAPS")) {
         /* where the resident memory is: file-backed (the model) or anonymous */
         FILE *f = fopen(getenv("WHISPER_BENCH_SMAPS"), "r");

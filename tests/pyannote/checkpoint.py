@@ -21,7 +21,9 @@ keep them as opaque values. A stand-in module is registered in sys.modules
 under that name here, so the pickle names the same globals as the real
 files without pyannote.audio being installed.
 
-Usage as a module: save_checkpoint(path, state_dict, hyper_parameters=None).
+Usage as a module: save_checkpoint(path, state_dict, hyper_parameters=None);
+write_raw(path, array, dtype=float32) for the headerless arrays the C tests
+read next to those checkpoints (their fread of n floats).
 """
 import collections
 import dataclasses
@@ -29,6 +31,7 @@ import enum
 import sys
 import types
 
+import numpy as np
 import torch
 
 TASK_MODULE = "pyannote.audio.core.task"
@@ -110,6 +113,11 @@ def save_checkpoint(path, state_dict, hyper_parameters=None,
                     architecture=("pyannote.audio.models.segmentation", "PyanNet")):
     """torch.save of a Lightning checkpoint holding state_dict."""
     torch.save(lightning_dict(state_dict, hyper_parameters, architecture), path)
+
+
+def write_raw(path, array, dtype=np.float32):
+    """The array's elements, C order, native endianness, no header."""
+    np.ascontiguousarray(array, dtype=dtype).tofile(path)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ref_embedding  # noqa: E402
 import ref_segmentation  # noqa: E402
+from checkpoint import save_checkpoint  # noqa: E402
 
 SEGMENTATION = "pyannote/segmentation-3.0"
 EMBEDDING = "pyannote/wespeaker-voxceleb-resnet34-LM"
@@ -36,8 +37,8 @@ def write_models(root, seed=1):
     seg_path, emb_path = paths(root)
     for p in (seg_path, emb_path):
         os.makedirs(os.path.dirname(p), exist_ok=True)
-    ref_segmentation.save(seg_path, ref_segmentation.random_state_dict(seed))
-    ref_embedding.save(emb_path, ref_embedding.random_state_dict(seed + 1))
+    save_checkpoint(seg_path, ref_segmentation.random_state_dict(seed))
+    save_checkpoint(emb_path, ref_embedding.random_state_dict(seed + 1))
     return seg_path, emb_path
 
 

@@ -40,6 +40,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from checkpoint import save_checkpoint, write_raw
+
 SAMPLE_RATE = 16000
 MELS = 80
 WIN = 400          # 25 ms
@@ -313,45 +315,29 @@ CHUNKS = (  # name, samples, amplitude, mask frames
 )
 
 
-def save(path, sd, hyper=None):
-    """Through the shared checkpoint writer when it exists (Lightning layout),
-    else a plain torch.save of the state dict (the C reader takes both)."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    try:
-        from checkpoint import save_checkpoint
-    except ImportError:
-        torch.save(sd, path)
-        return
-    save_checkpoint(path, sd, hyper or {})
-
-
-def write(path, array):
-    np.ascontiguousarray(array, dtype=np.float32).tofile(path)
-
-
 def main(outdir):
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(2)
     sd = random_state_dict(7)
     hyper = {"sample_rate": SAMPLE_RATE, "num_channels": 1}
-    save(os.path.join(outdir, "emb.ckpt"), sd, hyper)
+    save_checkpoint(os.path.join(outdir, "emb.ckpt"), sd, hyper)
     bad = dict(sd)
     del bad["resnet.layer3.2.bn1.running_var"]
-    save(os.path.join(outdir, "bad_missing.ckpt"), bad, hyper)
+    save_checkpoint(os.path.join(outdir, "bad_missing.ckpt"), bad, hyper)
     bad = dict(sd)
     bad["resnet.layer2.0.shortcut.0.weight"] = torch.zeros(64, 32, 3, 3)
-    save(os.path.join(outdir, "bad_shape.ckpt"), bad, hyper)
+    save_checkpoint(os.path.join(outdir, "bad_shape.ckpt"), bad, hyper)
 
     rng = np.random.default_rng(11)
     with open(os.path.join(outdir, "chunks.txt"), "w") as listing:
         for name, n, amp, mframes in CHUNKS:
             wav = speech_like(rng, n, amp)
             masks = make_masks(rng, mframes)
-            write(os.path.join(outdir, name + ".f32"), wav)
-            write(os.path.join(outdir, name + "_masks.f32"), masks)
+            write_raw(os.path.join(outdir, name + ".f32"), wav)
+            write_raw(os.path.join(outdir, name + "_masks.f32"), masks)
             with torch.no_grad():
-                write(os.path.join(outdir, name + "_fbank.f32"), features(wav))
-                write(os.path.join(outdir, name + "_emb.f32"), forward(sd, wav, masks))
+                write_raw(os.path.join(outdir, name + "_fbank.f32"), features(wav))
+                write_raw(os.path.join(outdir, name + "_emb.f32"), forward(sd, wav, masks))
             listing.write(f"{name} {n} {masks.shape[0]} {mframes}\n")
 
 

@@ -36,6 +36,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from checkpoint import save_checkpoint, write_raw
+
 SAMPLE_RATE = 16000
 N_SINC = 80          # output channels of the sinc stage: 40 cos + 40 sin filters
 KERNEL = 251
@@ -327,22 +329,6 @@ def make_windows(seed, count, n):
     return np.stack(ws)
 
 
-def save(path, sd, hyper=None):
-    """Through the shared checkpoint writer when it exists (Lightning layout),
-    else a plain torch.save of the state dict (the C reader takes both)."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    try:
-        from checkpoint import save_checkpoint
-    except ImportError:
-        torch.save(sd, path)
-        return
-    save_checkpoint(path, sd, hyper or {})
-
-
-def write(path, array, dtype):
-    np.ascontiguousarray(array, dtype=dtype).tofile(path)
-
-
 def main(outdir):
     os.makedirs(outdir, exist_ok=True)
     sd = random_state_dict(7)
@@ -350,55 +336,55 @@ def main(outdir):
              "lstm": {"hidden_size": HIDDEN, "num_layers": LAYERS, "bidirectional": True,
                       "monolithic": True, "dropout": 0.0, "batch_first": True},
              "linear": {"hidden_size": LINEAR, "num_layers": 2}}
-    save(os.path.join(outdir, "seg.ckpt"), sd, hyper)
+    save_checkpoint(os.path.join(outdir, "seg.ckpt"), sd, hyper)
 
     # The same weights without the filterbank's buffers: recomputed in C.
     nobuf = {k: v for k, v in sd.items() if not k.endswith(("window_", "n_"))}
-    save(os.path.join(outdir, "seg_nobuf.ckpt"), nobuf, hyper)
+    save_checkpoint(os.path.join(outdir, "seg_nobuf.ckpt"), nobuf, hyper)
 
     bad = dict(sd)
     del bad["lstm.weight_hh_l2_reverse"]
-    save(os.path.join(outdir, "bad_missing.ckpt"), bad, hyper)
+    save_checkpoint(os.path.join(outdir, "bad_missing.ckpt"), bad, hyper)
     bad = dict(sd)
     bad["linear.1.weight"] = torch.zeros(LINEAR, 100)
-    save(os.path.join(outdir, "bad_shape.ckpt"), bad, hyper)
+    save_checkpoint(os.path.join(outdir, "bad_shape.ckpt"), bad, hyper)
     # A consistent 64-unit LSTM, but the linear layer expects 2 x 128 inputs.
     small = random_state_dict(8, hidden=64)
     bad = {k: (small[k] if k.startswith("lstm.") else v) for k, v in sd.items()}
-    save(os.path.join(outdir, "bad_lstm.ckpt"), bad, hyper)
+    save_checkpoint(os.path.join(outdir, "bad_lstm.ckpt"), bad, hyper)
     bad = dict(sd)
     bad["lstm.weight_ih_l1"] = torch.zeros(4 * HIDDEN, 200)
-    save(os.path.join(outdir, "bad_lstm_in.ckpt"), bad, hyper)
+    save_checkpoint(os.path.join(outdir, "bad_lstm_in.ckpt"), bad, hyper)
 
     windows = make_windows(11, 5, WINDOW)
-    write(os.path.join(outdir, "windows.f32"), windows, np.float32)
+    write_raw(os.path.join(outdir, "windows.f32"), windows)
     with torch.no_grad():
         lp = forward(sd, torch.from_numpy(windows)).numpy()
-    write(os.path.join(outdir, "ref_logp.f32"), lp, np.float32)
-    write(os.path.join(outdir, "ref_active.u8"), to_multilabel(lp), np.uint8)
+    write_raw(os.path.join(outdir, "ref_logp.f32"), lp)
+    write_raw(os.path.join(outdir, "ref_active.u8"), to_multilabel(lp), np.uint8)
     # Decisions the C code must reproduce exactly from the same float32 scores.
-    write(os.path.join(outdir, "ref_active_f32.u8"), to_multilabel(lp.astype(np.float32)),
-          np.uint8)
+    write_raw(os.path.join(outdir, "ref_active_f32.u8"), to_multilabel(lp.astype(np.float32)),
+              np.uint8)
 
     # Filters from recomputed buffers differ from the stored float32 ones
     # by ~1e-7 in n_, which the network magnifies to ~1e-4: own reference.
     with torch.no_grad():
         lp = forward(nobuf, torch.from_numpy(windows[:3])).numpy()
-    write(os.path.join(outdir, "ref_nobuf.f32"), lp, np.float32)
+    write_raw(os.path.join(outdir, "ref_nobuf.f32"), lp)
 
     # Another size: 24 units per direction (not a multiple of 16, so the
     # C code's portable recurrence runs instead of the AVX-512 one).
     small = random_state_dict(9, hidden=24)
-    save(os.path.join(outdir, "seg_h24.ckpt"), small, hyper)
+    save_checkpoint(os.path.join(outdir, "seg_h24.ckpt"), small, hyper)
     with torch.no_grad():
         lp = forward(small, torch.from_numpy(windows[:2])).numpy()
-    write(os.path.join(outdir, "ref_h24.f32"), lp, np.float32)
+    write_raw(os.path.join(outdir, "ref_h24.f32"), lp)
 
     short = make_windows(12, 2, 48017)
-    write(os.path.join(outdir, "short.f32"), short, np.float32)
+    write_raw(os.path.join(outdir, "short.f32"), short)
     with torch.no_grad():
         lp = forward(sd, torch.from_numpy(short)).numpy()
-    write(os.path.join(outdir, "ref_short.f32"), lp, np.float32)
+    write_raw(os.path.join(outdir, "ref_short.f32"), lp)
 
     with open(os.path.join(outdir, "frames.txt"), "w") as f:
         for n in (160000, 48017, 991, 990, 1000, 1261, 16000, 32000, 80001, 250, 0):

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "ckpt/ckpt.h"
+#include "ref_compare.h"
 
-#define PY "/usr/bin/python3"
 #define MAKE_CASES CESAR_SOURCE_DIR "/tests/pyannote/make_ckpt_cases.py"
 
 static char g_dir[256];
@@ -31,28 +31,11 @@ static void path_of(char *out, size_t cap, const char *name)
     snprintf(out, cap, "%s/%s", g_dir, name);
 }
 
-static int run_cmd(const char *cmd)
-{
-    int rc = system(cmd);
-    return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
 static unsigned char *slurp(const char *name, size_t *size)
 {
     char path[512];
     path_of(path, sizeof path, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
+    return ref_read_all(path, size);
 }
 
 static ckpt_file *open_ok(const char *name)
@@ -90,28 +73,19 @@ static void check_values(const ckpt_file *f, const char *tname, const char *rawn
 static int group_setup(void **state)
 {
     (void)state;
-    if (run_cmd(PY " -c 'import torch, numpy' >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "test_ckpt: %s cannot import torch; the test cases need it\n", PY);
+    if (ref_run(REF_PYTHON " -c 'import torch, numpy' >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "test_ckpt: %s cannot import torch; the test cases need it\n",
+                REF_PYTHON);
         return -1;
     }
     snprintf(g_dir, sizeof g_dir, "/tmp/cesar_ckpt_XXXXXX");
-    if (!mkdtemp(g_dir))
-        return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, PY " %s %s", MAKE_CASES, g_dir);
-    if (run_cmd(cmd) != 0) {
-        fprintf(stderr, "test_ckpt: generating the cases failed: %s\n", cmd);
-        return -1;
-    }
-    return 0;
+    return ref_generate(g_dir, MAKE_CASES);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    (void)run_cmd(cmd);
+    ref_remove_dir(g_dir);
     return 0;
 }
 

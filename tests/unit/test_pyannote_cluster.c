@@ -27,8 +27,8 @@
 
 #include "pyannote/internal.h"
 #include "pyannote/pyannote.h"
+#include "ref_compare.h"
 
-#define PY "/usr/bin/python3"
 #define REF CESAR_SOURCE_DIR "/tests/pyannote/ref_cluster.py"
 #define FRAME_S ((double)PYANNOTE_FRAME_STEP / PYANNOTE_SAMPLE_RATE)
 #define FRAME_D ((double)PYANNOTE_FRAME_DURATION / PYANNOTE_SAMPLE_RATE)
@@ -38,17 +38,8 @@ static void *read_all(const char *dir, const char *name, const char *ext, size_t
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc(len > 0 ? (size_t)len : 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len / elem;
+    void *buf = ref_read_all(path, n);
+    *n /= elem;
     return buf;
 }
 
@@ -180,12 +171,8 @@ static void test_reference(void **state)
 {
     (void)state;
     char dir[] = "/tmp/cesar_pyannote_cluster_XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s %s", PY, REF, dir);
-    int st = system(cmd);
-    if (st == -1 || WEXITSTATUS(st) != 0)
-        fail_msg("reference failed: %s", cmd);
+    if (ref_generate(dir, REF) != 0)
+        fail_msg("reference failed in %s", dir);
     char path[600];
     snprintf(path, sizeof path, "%s/manifest.txt", dir);
     FILE *m = fopen(path, "r");
@@ -203,8 +190,9 @@ static void test_reference(void **state)
     }
     fclose(m);
     assert_true(n_cases >= 10);
+    char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ref_run(cmd), 0);
 }
 
 /* ---- hand-checked cases ------------------------------------------------------ */

@@ -24,9 +24,9 @@
 
 #include "pyannote/internal.h"
 #include "pyannote/pyannote.h"
+#include "ref_compare.h"
 #include "util/util.h"
 
-#define PY "/usr/bin/python3"
 #define REF CESAR_SOURCE_DIR "/tests/pyannote/ref_embedding.py"
 #define MAX_CHUNKS 4
 #define BOUND 1e-4
@@ -48,45 +48,13 @@ static void path_of(char *out, size_t cap, const fixture *fx, const char *name,
     snprintf(out, cap, "%s/%s%s", fx->dir, name, suffix);
 }
 
-static float *read_f32(const char *path, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    float *buf = malloc((n ? n : 1) * sizeof *buf);
-    assert_non_null(buf);
-    size_t got = fread(buf, sizeof *buf, n, f);
-    fclose(f);
-    if (got != n)
-        fail_msg("%s: %zu floats, expected %zu", path, got, n);
-    return buf;
-}
-
-static double rel_err(const float *c, const float *ref, size_t n)
-{
-    double maxref = 0.0, maxd = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(c[i]) != isnan(ref[i]))
-            return INFINITY;
-        if (isnan(c[i]))
-            continue;
-        double d = fabs((double)c[i] - ref[i]);
-        maxd = d > maxd ? d : maxd;
-        maxref = fabs(ref[i]) > maxref ? fabs(ref[i]) : maxref;
-    }
-    return maxref > 0.0 ? maxd / maxref : maxd;
-}
-
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     snprintf(fx->dir, sizeof fx->dir, "/tmp/cesar_embed_XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, PY " %s %s", REF, fx->dir);
-    if (system(cmd) != 0)
-        fail_msg("reference generation failed: %s", cmd);
+    if (ref_generate(fx->dir, REF) != 0)
+        fail_msg("reference generation failed in %s", fx->dir);
     char path[512];
     path_of(path, sizeof path, fx, "chunks", ".txt");
     FILE *f = fopen(path, "r");
@@ -107,10 +75,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", fx->dir);
+    ref_remove_dir(fx->dir);
     free(fx);
     return 0;
 }
@@ -121,9 +86,9 @@ static float *embed_chunk(const fixture *fx, const chunk_info *c, pyannote_embed
 {
     char path[512];
     path_of(path, sizeof path, fx, c->name, ".f32");
-    float *wav = read_f32(path, c->n_samples);
+    float *wav = ref_read_f32(path, c->n_samples);
     path_of(path, sizeof path, fx, c->name, "_masks.f32");
-    float *masks = read_f32(path, c->n_masks * c->n_mask_frames);
+    float *masks = ref_read_f32(path, c->n_masks * c->n_mask_frames);
     float *out = malloc(c->n_masks * PYANNOTE_EMBEDDING_DIM * sizeof *out);
     assert_non_null(out);
     char err[256] = "";
@@ -136,25 +101,37 @@ static float *embed_chunk(const fixture *fx, const chunk_info *c, pyannote_embed
     return out;
 }
 
-/* The largest relative error over the chunks with the matrix products in
- * mode (a CESAR_PYANNOTE_GEMM value: "f32", "bf16x3", "bf16"). */
-static double embed_rel_err(const fixture *fx, const char *mode, int n_threads)
+/* The reference's checkpoint opened with the matrix products in mode (a
+ * CESAR_PYANNOTE_GEMM value: "f32", "bf16x3", "bf16"; NULL: the default),
+ * which the handle reads once, at open; the test fails if it does not open. */
+static pyannote_embedder *open_embedder(const fixture *fx, const char *mode)
 {
-    setenv("CESAR_PYANNOTE_GEMM", mode, 1);
     char path[512], err[256] = "";
     path_of(path, sizeof path, fx, "emb", ".ckpt");
+    if (mode)
+        setenv("CESAR_PYANNOTE_GEMM", mode, 1);
     pyannote_embedder *e = NULL;
     int rc = pyannote_embedder_open(&e, path, err, sizeof err);
-    unsetenv("CESAR_PYANNOTE_GEMM");
+    if (mode)
+        unsetenv("CESAR_PYANNOTE_GEMM");
     if (rc != PYANNOTE_OK)
         fail_msg("open %s: %d %s", path, rc, err);
+    return e;
+}
+
+/* The largest relative error over the chunks with the matrix products in
+ * mode. */
+static double embed_rel_err(const fixture *fx, const char *mode, int n_threads)
+{
+    pyannote_embedder *e = open_embedder(fx, mode);
+    char path[512];
     double worst = 0.0;
     for (int i = 0; i < fx->n_chunks; i++) {
         const chunk_info *c = &fx->chunk[i];
         float *out = embed_chunk(fx, c, e, n_threads);
         path_of(path, sizeof path, fx, c->name, "_emb.f32");
-        float *ref = read_f32(path, c->n_masks * PYANNOTE_EMBEDDING_DIM);
-        double r = rel_err(out, ref, c->n_masks * PYANNOTE_EMBEDDING_DIM);
+        float *ref = ref_read_f32(path, c->n_masks * PYANNOTE_EMBEDDING_DIM);
+        double r = ref_rel_err(out, ref, c->n_masks * PYANNOTE_EMBEDDING_DIM);
         printf("embeddings %s [%s, %d threads]: rel err %.3g\n", c->name, mode, n_threads, r);
         worst = r > worst ? r : worst;
         free(out);
@@ -176,13 +153,13 @@ static void test_fbank(void **state)
         assert_int_equal(frames, 1 + (c->n_samples - 400) / 160);
         char path[512];
         path_of(path, sizeof path, fx, c->name, ".f32");
-        float *wav = read_f32(path, c->n_samples);
+        float *wav = ref_read_f32(path, c->n_samples);
         path_of(path, sizeof path, fx, c->name, "_fbank.f32");
-        float *ref = read_f32(path, 80 * frames);
+        float *ref = ref_read_f32(path, 80 * frames);
         float *out = malloc(80 * frames * sizeof *out);
         assert_non_null(out);
         pyannote__emb_fbank(t, wav, c->n_samples, out, NULL, 1);
-        double r = rel_err(out, ref, 80 * frames);
+        double r = ref_rel_err(out, ref, 80 * frames);
         printf("fbank %s (%zu frames): rel err %.3g\n", c->name, frames, r);
         assert_true(r < BOUND);
         /* frames and bins spread over threads: the same bits */
@@ -226,10 +203,7 @@ static void test_embed_amx(void **state)
 static void test_threads_identical(void **state)
 {
     const fixture *fx = *state;
-    char path[512], err[256] = "";
-    path_of(path, sizeof path, fx, "emb", ".ckpt");
-    pyannote_embedder *e = NULL;
-    assert_int_equal(pyannote_embedder_open(&e, path, err, sizeof err), PYANNOTE_OK);
+    pyannote_embedder *e = open_embedder(fx, NULL);
     const chunk_info *c = &fx->chunk[0];
     float *one = embed_chunk(fx, c, e, 1);
     float *two = embed_chunk(fx, c, e, 2);
@@ -255,13 +229,11 @@ static void test_threads_identical(void **state)
 static void test_zero_mask(void **state)
 {
     const fixture *fx = *state;
+    pyannote_embedder *e = open_embedder(fx, NULL);
     char path[512], err[256] = "";
-    path_of(path, sizeof path, fx, "emb", ".ckpt");
-    pyannote_embedder *e = NULL;
-    assert_int_equal(pyannote_embedder_open(&e, path, err, sizeof err), PYANNOTE_OK);
     const chunk_info *c = &fx->chunk[1];
     path_of(path, sizeof path, fx, c->name, ".f32");
-    float *wav = read_f32(path, c->n_samples);
+    float *wav = ref_read_f32(path, c->n_samples);
     float *masks = calloc(2 * c->n_mask_frames, sizeof *masks);
     float out[2 * PYANNOTE_EMBEDDING_DIM];
     assert_non_null(masks);
@@ -296,11 +268,8 @@ static void test_resize_mask(void **state)
 
 static void test_short_and_args(void **state)
 {
-    const fixture *fx = *state;
-    char path[512], err[256] = "";
-    path_of(path, sizeof path, fx, "emb", ".ckpt");
-    pyannote_embedder *e = NULL;
-    assert_int_equal(pyannote_embedder_open(&e, path, err, sizeof err), PYANNOTE_OK);
+    pyannote_embedder *e = open_embedder(*state, NULL);
+    char err[256] = "";
     size_t min = pyannote_embedder_min_samples(e);
     assert_int_equal(min, 400);
     float *wav = calloc(min, sizeof *wav);

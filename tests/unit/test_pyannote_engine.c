@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "diarize/diarize.h"
+#include "ref_compare.h"
 #include "util/util.h"
 
 #define AMI CESAR_SOURCE_DIR "/../shared/data/diarization/ami-debug/trn01.wav"
@@ -72,17 +73,8 @@ static int setup(void **state)
         return -1;
     char path[512];
     snprintf(path, sizeof path, "%s/audio.f32", fx->dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    fseek(f, 0, SEEK_END);
-    fx->n = (size_t)ftell(f) / sizeof(float);
-    fseek(f, 0, SEEK_SET);
-    fx->audio = malloc(fx->n * sizeof *fx->audio);
-    size_t got = fread(fx->audio, sizeof *fx->audio, fx->n, f);
-    fclose(f);
-    if (got != fx->n)
-        return -1;
+    fx->audio = ref_read_all(path, &fx->n);
+    fx->n /= sizeof *fx->audio;
     *state = fx;
     return 0;
 }
@@ -100,6 +92,7 @@ static int teardown(void **state)
 typedef struct {
     double last;
     int calls, backwards;
+    atomic_int *cancel_after_start; /* raised at the first progress past 0; may be NULL */
 } progress_log;
 
 static void on_progress(double f, void *user)
@@ -109,6 +102,8 @@ static void on_progress(double f, void *user)
         p->backwards++;
     p->last = f;
     p->calls++;
+    if (p->cancel_after_start && f > 0)
+        atomic_store(p->cancel_after_start, 1);
 }
 
 static int run_engine_fast(const fixture *fx, const char *models, int num_speakers, bool fast,
@@ -199,7 +194,7 @@ static void check_mode(void **state, const char *mode)
         unsetenv("CESAR_PYANNOTE_GEMM");
     for (int num = 0; num <= 2; num += 2) {
         diarize_result r;
-        progress_log pl = {0, 0, 0};
+        progress_log pl = {0, 0, 0, NULL};
         int rc = run_engine(fx, models, num, &r, &pl, NULL, err, sizeof err);
         if (rc != DIARIZE_OK)
             fail_msg("diarize_run: %s", err);
@@ -322,6 +317,14 @@ static void test_cancel(void **state)
     diarize_result r;
     assert_int_equal(run_engine(fx, models, 0, &r, NULL, &cancel, err, sizeof err),
                      DIARIZE_ERR_CANCELLED);
+    assert_int_equal(r.n_turns, 0);
+
+    /* raised while the engine runs (after its first batch of windows) */
+    atomic_int later = 0;
+    progress_log pl = {0, 0, 0, &later};
+    assert_int_equal(run_engine(fx, models, 0, &r, &pl, &later, err, sizeof err),
+                     DIARIZE_ERR_CANCELLED);
+    assert_true(pl.last > 0 && pl.last < 0.95); /* stopped before clustering */
     assert_int_equal(r.n_turns, 0);
 }
 

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "pyannote/pyannote.h"
+#include "ref_compare.h"
 
-#define PY "/usr/bin/python3"
 #define SCRIPT CESAR_SOURCE_DIR "/tests/pyannote/ref_segmentation.py"
 #define WIN 160000
 #define N_WIN 5
@@ -49,37 +49,12 @@ static void *read_file(const fixture *fx, const char *name, size_t bytes)
 {
     char path[512];
     path_of(path, sizeof path, fx, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    void *buf = malloc(bytes);
-    assert_non_null(buf);
-    size_t got = fread(buf, 1, bytes, f);
-    fclose(f);
-    if (got != bytes)
-        fail_msg("%s: %zu bytes, expected %zu", path, got, bytes);
-    return buf;
-}
-
-static double rel_err(const float *c, const float *ref, size_t n)
-{
-    double maxref = 0.0, maxd = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(c[i]))
-            return INFINITY;
-        double d = fabs((double)c[i] - ref[i]);
-        maxd = d > maxd ? d : maxd;
-        maxref = fabs(ref[i]) > maxref ? fabs(ref[i]) : maxref;
-    }
-    return maxref > 0 ? maxd / maxref : maxd;
+    return ref_read(path, bytes, 1);
 }
 
 static void check_close(const char *what, const float *c, const float *ref, size_t n)
 {
-    double e = rel_err(c, ref, n);
-    print_message("  %-36s max|c-ref|/max|ref| = %.3g\n", what, e);
-    if (!(e <= BOUND))
-        fail_msg("%s: relative error %.3g exceeds %.0e", what, e, BOUND);
+    ref_check_close(what, c, ref, n, BOUND);
 }
 
 static int setup(void **state)
@@ -88,15 +63,8 @@ static int setup(void **state)
     if (!fx)
         return -1;
     snprintf(fx->dir, sizeof fx->dir, "/tmp/cesar_pyseg_XXXXXX");
-    if (!mkdtemp(fx->dir))
+    if (ref_generate(fx->dir, SCRIPT) != 0)
         return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, PY " %s %s", SCRIPT, fx->dir);
-    int rc = system(cmd);
-    if (rc == -1 || WEXITSTATUS(rc) != 0) {
-        fprintf(stderr, "reference script failed: %s\n", cmd);
-        return -1;
-    }
     fx->windows = read_file(fx, "windows.f32", (size_t)N_WIN * WIN * sizeof(float));
     fx->ref = read_file(fx, "ref_logp.f32", (size_t)N_WIN * FRAMES * K * sizeof(float));
     char path[512], err[512] = "";
@@ -115,10 +83,7 @@ static int teardown(void **state)
     pyannote_segmenter_close(fx->seg);
     free(fx->windows);
     free(fx->ref);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", fx->dir);
+    ref_remove_dir(fx->dir);
     free(fx);
     return 0;
 }
@@ -140,8 +105,7 @@ static float *segment(pyannote_segmenter *seg, const float *x, size_t nw, size_t
 static void test_reference_selfcheck(void **state)
 {
     (void)state;
-    int rc = system(PY " " SCRIPT " --selfcheck > /dev/null");
-    assert_int_equal(rc == -1 ? -1 : WEXITSTATUS(rc), 0);
+    assert_int_equal(ref_run(REF_PYTHON " " SCRIPT " --selfcheck > /dev/null"), 0);
 }
 
 static void test_frames(void **state)

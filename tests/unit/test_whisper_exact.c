@@ -24,9 +24,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ref_compare.h"
 #include "whisper/whisper.h"
 
-#define PY "/usr/bin/python3"
+#define PY REF_PYTHON
 #define HEADER CESAR_SOURCE_DIR "/../shared/models/whisper/for-tests-ggml-tiny.en.bin"
 #define HEADER_ML CESAR_SOURCE_DIR "/../shared/models/whisper/for-tests-ggml-base.bin"
 #define N_AUDIO (8 * WHISPER_SAMPLE_RATE)
@@ -46,49 +47,6 @@ static void path_of(char *out, size_t cap, const fixture *fx, const char *name)
     snprintf(out, cap, "%s/%s", fx->dir, name);
 }
 
-static float *read_f32(const char *path, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    float *buf = malloc(n * sizeof *buf);
-    assert_non_null(buf);
-    size_t got = fread(buf, sizeof *buf, n, f);
-    fclose(f);
-    if (got != n)
-        fail_msg("%s: %zu floats, expected %zu", path, got, n);
-    return buf;
-}
-
-static void write_f32(const char *path, const float *x, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(x, sizeof *x, n, f), n);
-    fclose(f);
-}
-
-static double rel_err(const float *c, const float *ref, size_t n)
-{
-    double maxref = 0.0, maxd = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(c[i]))
-            return INFINITY;
-        double d = fabs((double)c[i] - ref[i]);
-        maxd = d > maxd ? d : maxd;
-        maxref = fabs(ref[i]) > maxref ? fabs(ref[i]) : maxref;
-    }
-    return maxref > 0 ? maxd / maxref : maxd;
-}
-
-static void check_close(const char *what, const float *c, const float *ref, size_t n, double bound)
-{
-    double e = rel_err(c, ref, n);
-    print_message("  %-28s max|c-ref|/max|ref| = %.3g (bound %.0e)\n", what, e, bound);
-    if (!(e <= bound))
-        fail_msg("%s: relative error %.3g exceeds %.0e", what, e, bound);
-}
-
 /* Deterministic test signal: two tones, a rising chirp and LCG noise under a
  * slow envelope, with a silent second at the end. */
 static void make_audio(float *x, int n)
@@ -104,12 +62,6 @@ static void make_audio(float *x, int n)
                    0.2 * chirp + noise;
         x[i] = t > 7.0 ? 0.0f : (float)v;
     }
-}
-
-static int run_cmd(const char *cmd)
-{
-    int rc = system(cmd);
-    return rc == -1 ? -1 : WEXITSTATUS(rc);
 }
 
 static void write_batch(const fixture *fx)
@@ -160,7 +112,7 @@ static void write_batch(const fixture *fx)
 
 static int group_setup(void **state)
 {
-    if (run_cmd(PY " -c 'import torch, numpy' >/dev/null 2>&1") != 0) {
+    if (ref_run(PY " -c 'import torch, numpy' >/dev/null 2>&1") != 0) {
         fprintf(stderr, "test_whisper_exact: %s cannot import torch and numpy; the reference "
                         "needs them (apt install python3-torch python3-numpy)\n", PY);
         return -1;
@@ -183,14 +135,13 @@ static int group_setup(void **state)
     make_audio(audio, N_AUDIO);
     char path[512], cmd[1536];
     path_of(path, sizeof path, fx, "audio.f32");
-    write_f32(path, audio, N_AUDIO);
+    ref_write_f32(path, audio, N_AUDIO);
     free(audio);
     write_batch(fx);
     snprintf(cmd, sizeof cmd, PY " %s/batch.py %s/jobs.txt", fx->dir, fx->dir);
-    if (run_cmd(cmd) != 0) {
+    if (ref_run(cmd) != 0) {
         fprintf(stderr, "test_whisper_exact: generating models/references failed: %s\n", cmd);
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-        (void)run_cmd(cmd);
+        ref_remove_dir(fx->dir);
         free(fx);
         return -1;
     }
@@ -202,9 +153,7 @@ static int group_teardown(void **state)
 {
     fixture *fx = *state;
     if (fx) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-        (void)run_cmd(cmd);
+        ref_remove_dir(fx->dir);
         free(fx);
     }
     return 0;
@@ -227,7 +176,7 @@ static float *ref_mel(const fixture *fx, const whisper_model *m)
 {
     char path[512];
     path_of(path, sizeof path, fx, "mel.f32");
-    return read_f32(path, (size_t)whisper_model_hparams(m)->n_mels * WHISPER_CHUNK_FRAMES);
+    return ref_read_f32(path, (size_t)whisper_model_hparams(m)->n_mels * WHISPER_CHUNK_FRAMES);
 }
 
 static void test_mel(void **state)
@@ -238,16 +187,16 @@ static void test_mel(void **state)
     float *ref = ref_mel(fx, m);
     char path[512], err[256] = "";
     path_of(path, sizeof path, fx, "audio.f32");
-    float *audio = read_f32(path, N_AUDIO);
+    float *audio = ref_read_f32(path, N_AUDIO);
     float *c1 = malloc(n * sizeof *c1), *c2 = malloc(n * sizeof *c2);
     assert_non_null(c1);
     assert_non_null(c2);
     assert_int_equal(whisper_mel(m, audio, N_AUDIO, true, WHISPER_CHUNK_FRAMES, 2, c2, err,
                                  sizeof err), WHISPER_OK);
-    check_close("mel (2 threads)", c2, ref, n, 1e-4);
+    ref_check_close("mel (2 threads)", c2, ref, n, 1e-4);
     assert_int_equal(whisper_mel(m, audio, N_AUDIO, true, WHISPER_CHUNK_FRAMES, 1, c1, err,
                                  sizeof err), WHISPER_OK);
-    check_close("mel (1 thread)", c1, ref, n, 1e-4);
+    ref_check_close("mel (1 thread)", c1, ref, n, 1e-4);
     /* not at the start: frame 0 reads the 200 samples before the pointer, so
      * frames 20.. of the whole signal come out again (same clamp, as the
      * maximum lies in the overlap) */
@@ -291,9 +240,9 @@ static void check_type(const fixture *fx, const char *type, double bound)
     size_t n_enc = (size_t)hp->n_audio_ctx * hp->n_audio_state;
     snprintf(name, sizeof name, "%s.enc", type);
     path_of(path, sizeof path, fx, name);
-    float *ref = read_f32(path, n_enc);
+    float *ref = ref_read_f32(path, n_enc);
     snprintf(what, sizeof what, "%s encoder output", type);
-    check_close(what, whisper_encoder_output(s), ref, n_enc, bound);
+    ref_check_close(what, whisper_encoder_output(s), ref, n_enc, bound);
     free(ref);
     size_t n_log = (size_t)N_TOK * hp->n_vocab;
     float *logits = malloc(n_log * sizeof *logits);
@@ -303,9 +252,9 @@ static void check_type(const fixture *fx, const char *type, double bound)
         fail_msg("decode %s: %s", type, err);
     snprintf(name, sizeof name, "%s.logits", type);
     path_of(path, sizeof path, fx, name);
-    ref = read_f32(path, n_log);
+    ref = ref_read_f32(path, n_log);
     snprintf(what, sizeof what, "%s logits", type);
-    check_close(what, logits, ref, n_log, bound);
+    ref_check_close(what, logits, ref, n_log, bound);
     free(ref);
     free(logits);
     free(mel);
@@ -341,40 +290,42 @@ static void test_cache(void **state)
     for (int i = 0; i < N_TOK; i++)
         assert_int_equal(whisper_decode(s, 1, 1, fx->tokens + i, i, step + (size_t)i * V, false,
                                         err, sizeof err), WHISPER_OK);
-    check_close("one by one vs all at once", step, all, (size_t)N_TOK * V, 1e-5);
+    ref_check_close("one by one vs all at once", step, all, (size_t)N_TOK * V, 1e-5);
     /* last-position logits only */
     assert_int_equal(whisper_decode(s, 1, N_TOK, fx->tokens, 0, step, false, err, sizeof err),
                      WHISPER_OK);
-    check_close("last logits only", step, all + (size_t)(N_TOK - 1) * V, (size_t)V, 1e-5);
+    ref_check_close("last logits only", step, all + (size_t)(N_TOK - 1) * V, (size_t)V, 1e-5);
     /* three sequences: prompt of 4, then 5 steps; seq 1 and 2 are copies of seq 0 */
     int prompt[3 * 4];
     for (int q = 0; q < 3; q++)
         memcpy(prompt + q * 4, fx->tokens, 4 * sizeof(int));
     assert_int_equal(whisper_decode(s, 3, 4, prompt, 0, step, false, err, sizeof err), WHISPER_OK);
     for (int q = 0; q < 3; q++)
-        check_close("3 sequences, prompt", step + (size_t)q * V, all + (size_t)3 * V, (size_t)V, 1e-5);
+        ref_check_close("3 sequences, prompt", step + (size_t)q * V, all + (size_t)3 * V,
+                        (size_t)V, 1e-5);
     /* seq 2 takes another token at position 4, then gets seq 0's cache back */
     int first[3] = {fx->tokens[4], fx->tokens[4], 50259};
     assert_int_equal(whisper_decode(s, 3, 1, first, 4, step, false, err, sizeof err), WHISPER_OK);
-    check_close("seq 0 at position 4", step, all + (size_t)4 * V, (size_t)V, 1e-5);
-    check_close("seq 1 at position 4", step + V, all + (size_t)4 * V, (size_t)V, 1e-5);
-    assert_true(rel_err(step + 2 * (size_t)V, all + (size_t)4 * V, (size_t)V) > 1e-3);
+    ref_check_close("seq 0 at position 4", step, all + (size_t)4 * V, (size_t)V, 1e-5);
+    ref_check_close("seq 1 at position 4", step + V, all + (size_t)4 * V, (size_t)V, 1e-5);
+    assert_true(ref_rel_err(step + 2 * (size_t)V, all + (size_t)4 * V, (size_t)V) > 1e-3);
     whisper_kv_copy(s, 2, 0, 5);
     for (int i = 5; i < N_TOK; i++) {
         int three[3] = {fx->tokens[i], fx->tokens[i], fx->tokens[i]};
         assert_int_equal(whisper_decode(s, 3, 1, three, i, step, false, err, sizeof err), WHISPER_OK);
         for (int q = 0; q < 3; q++)
-            check_close("3 sequences, step", step + (size_t)q * V, all + (size_t)i * V, (size_t)V,
-                        1e-5);
+            ref_check_close("3 sequences, step", step + (size_t)q * V, all + (size_t)i * V,
+                            (size_t)V, 1e-5);
     }
     /* a different token in seq 1 changes only seq 1 */
     int mixed[3] = {fx->tokens[5], 464, fx->tokens[5]};
     whisper_kv_copy(s, 0, 2, 5);
     whisper_kv_copy(s, 1, 2, 5);
     assert_int_equal(whisper_decode(s, 3, 1, mixed, 5, step, false, err, sizeof err), WHISPER_OK);
-    check_close("seq 0 beside another", step, all + (size_t)5 * V, (size_t)V, 1e-5);
-    check_close("seq 2 beside another", step + (size_t)2 * V, all + (size_t)5 * V, (size_t)V, 1e-5);
-    assert_true(rel_err(step + V, all + (size_t)5 * V, (size_t)V) > 1e-3);
+    ref_check_close("seq 0 beside another", step, all + (size_t)5 * V, (size_t)V, 1e-5);
+    ref_check_close("seq 2 beside another", step + (size_t)2 * V, all + (size_t)5 * V, (size_t)V,
+                    1e-5);
+    assert_true(ref_rel_err(step + V, all + (size_t)5 * V, (size_t)V) > 1e-3);
     /* errors */
     assert_int_equal(whisper_decode(s, 4, 1, mixed, 0, step, false, err, sizeof err),
                      WHISPER_ERR_INVALID_ARG);
