@@ -18,11 +18,9 @@
 #include "models/internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +34,7 @@ typedef struct {
     const models__hub_file *f;
     models_pull_params tp; /* what transfer.c reads: token, callbacks, timeouts */
     char url[FETCH_URL_MAX];
-    int fd;
-    bool locked; /* the partial file is ours to settle */
+    int fd; /* the locked partial file once open, else -1 */
 } fetch_job;
 
 /* Forwards transfer progress with the repository's name. */
@@ -87,14 +84,9 @@ static bool regular_file(const char *path, long long *size)
 static int open_part(fetch_job *job, bool *done, char *err, size_t errlen)
 {
     *done = false;
-    job->fd = open(job->f->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (job->fd < 0)
-        return util_errf(err, errlen, MODELS_ERR_IO, "cannot open '%s': %s", job->f->part,
-                         strerror(errno));
-    if (flock(job->fd, LOCK_EX | LOCK_NB) != 0)
-        return util_errf(err, errlen, MODELS_ERR_BUSY, "%s is being downloaded by another "
-                         "process (%s is locked)", job->f->repo, job->f->part);
-    job->locked = true;
+    int rc = models__part_open(job->f->part, job->f->repo, &job->fd, err, errlen);
+    if (rc != MODELS_OK)
+        return rc;
     long long size;
     struct stat st;
     if (regular_file(job->f->final, &size) && fstat(job->fd, &st) == 0 && st.st_size == 0) {
@@ -174,10 +166,18 @@ static int check_part(fetch_job *job, const models__transfer_result *tr, models_
     char want[65], got[65];
     if (!sha256_etag(tr->etag, want))
         return MODELS_OK; /* nothing announced to check against */
-    int rc = models__sha256_fd(job->fd, size, got, job->p, job->f->repo, job->f->part, err,
-                               errlen);
+    /* one pass over the finished file: the pyannote files are tens of
+     * megabytes, and it keeps the transfer digest-agnostic */
+    util_sha256_ctx ctx;
+    util_sha256_init(&ctx);
+    int rc = models__hash_fd(job->fd, size, models__sha256_update, &ctx, job->f->part,
+                             job->p->progress ? on_progress : NULL, job, job->p->cancel, err,
+                             errlen);
     if (rc != MODELS_OK)
         return rc;
+    unsigned char digest[UTIL_SHA256_LEN];
+    util_sha256_final(&ctx, digest);
+    util_sha256_to_hex(digest, got);
     if (strcmp(want, got) != 0)
         return util_errf(err, errlen, MODELS_ERR_VERIFY, "SHA-256 mismatch for %s/%s: the hub "
                          "announced %s, the download has %s", job->f->repo, job->f->file, want,
@@ -193,20 +193,14 @@ static int install(fetch_job *job, const models__transfer_result *tr, models_hub
         return util_errf(err, errlen, MODELS_ERR_IO, "cannot fsync '%s': %s", job->f->part,
                          strerror(errno));
     int rc = check_part(job, tr, r, err, errlen);
-    if (rc == MODELS_ERR_VERIFY) {
-        size_t used = strlen(err);
-        if (used + 1 < errlen)
-            snprintf(err + used, errlen - used, " (downloaded from %s); the download %s was "
-                     "removed", job->url, job->f->part);
-    }
-    if (rc != MODELS_OK)
-        return rc;
-    if (rename(job->f->part, job->f->final) != 0)
-        return util_errf(err, errlen, MODELS_ERR_IO, "cannot rename '%s' to '%s': %s",
-                         job->f->part, job->f->final, strerror(errno));
+    if (rc == MODELS_ERR_VERIFY) /* the caller's settle removes it */
+        models__part_note_removed(err, errlen, job->url, job->f->part);
     char dir[4096];
     util_path_dirname(job->f->final, dir, sizeof dir);
-    util_fsync_dir(dir);
+    if (rc == MODELS_OK)
+        rc = models__part_rename(job->f->part, job->f->final, dir, err, errlen);
+    if (rc != MODELS_OK)
+        return rc;
     r->bytes = tr->size;
     return MODELS_OK;
 }
@@ -270,14 +264,10 @@ int models__hub_fetch(const models_pyannote_params *p, const models__hub_file *f
         rc = install(&job, &tr, r, err, errlen);
 
 cleanup:
-    if (job.locked) {
-        struct stat st;
-        bool empty = fstat(job.fd, &st) == 0 && st.st_size == 0;
-        if (rc == MODELS_ERR_VERIFY || (rc != MODELS_OK && empty))
-            unlink(f->part);
-    }
-    if (job.fd >= 0)
+    if (job.fd >= 0) {
+        models__part_settle(job.fd, f->part, rc);
         close(job.fd);
+    }
     if (rc != MODELS_OK)
         models__redact(err, errlen, p->token);
     return rc;

@@ -70,11 +70,18 @@ typedef struct {
     char error_message[MODELS__HEADER_MAX]; /* the final X-Error-Message; "" = none */
 } models__transfer_result;
 
+/* Adds len bytes to a running digest; ctx is the digest's own context. */
+typedef void (*models__digest_update_fn)(void *ctx, const void *data, size_t len);
+/* update for a util_sha1_ctx and for a util_sha256_ctx (verify.c). */
+void models__sha1_update(void *ctx, const void *data, size_t len);
+void models__sha256_update(void *ctx, const void *data, size_t len);
+
 /* Feeds the first len bytes of the open file fd (named path in messages)
- * into ctx, reporting progress with verifying = true (verify.c). */
-int models__hash_fd(int fd, long long len, util_sha1_ctx *ctx, const char *path,
-                    models_progress_fn progress, void *user_data, const atomic_int *cancel,
-                    char *err, size_t errlen);
+ * into ctx through update, reporting progress with verifying = true and
+ * stopping with MODELS_ERR_CANCELLED when *cancel is set (verify.c). */
+int models__hash_fd(int fd, long long len, models__digest_update_fn update, void *ctx,
+                    const char *path, models_progress_fn progress, void *user_data,
+                    const atomic_int *cancel, char *err, size_t errlen);
 
 /* GETs t->url into t->fd: with a Range header when t->offset > 0; a 206
  * appends at t->offset (its Content-Range must start there), a 200 replaces
@@ -85,6 +92,28 @@ int models__hash_fd(int fd, long long len, util_sha1_ctx *ctx, const char *path,
  * for the rest; result->status tells them apart too. */
 int models__transfer_run(const models__transfer *t, models__transfer_result *result, char *err,
                          size_t errlen);
+
+/* ---- the partial file of a download (part.c) ------------------------------- */
+
+/* Opens (creating) the partial file part read-write into *fd and takes an
+ * exclusive, non-blocking flock() on it. MODELS_ERR_BUSY, with what ("model
+ * 'tiny'") named as the downloader's target, when another process holds
+ * it; on any error *fd is -1 (nothing is left open). */
+int models__part_open(const char *part, const char *what, int *fd, char *err, size_t errlen);
+/* After a pull that ended with rc: nothing when rc is MODELS_OK, else
+ * removes part when the locked fd is empty or rc is MODELS_ERR_VERIFY (its
+ * bytes are wrong), and keeps it for a resume otherwise. */
+void models__part_settle(int fd, const char *part, int rc);
+/* Appends to the MODELS_ERR_VERIFY message in err where the bad bytes came
+ * from and that the partial file was removed. */
+void models__part_note_removed(char *err, size_t errlen, const char *url, const char *part);
+/* Renames the checked, fsync()ed part onto final and syncs dir (the
+ * directory holding both). */
+int models__part_rename(const char *part, const char *final, const char *dir, char *err,
+                        size_t errlen);
+/* Unlinks path; *gone says whether it existed. Errors other than "it was
+ * not there" are reported (remove.c). */
+int models__remove_file(const char *path, bool *gone, char *err, size_t errlen);
 
 /* ---- hub files (hub_fetch.c, pyannote.c) ------------------------------------ */
 
@@ -106,11 +135,6 @@ typedef struct {
  * the counts are filled in. */
 int models__hub_fetch(const models_pyannote_params *p, const models__hub_file *f,
                       models_hub_file_result *r, char *err, size_t errlen);
-
-/* The SHA-256 of the first len bytes of fd (named path in messages) as 64
- * hex digits, with progress (verifying = true, as repo) and cancellation. */
-int models__sha256_fd(int fd, long long len, char hex[65], const models_pyannote_params *p,
-                      const char *repo, const char *path, char *err, size_t errlen);
 
 /* Replaces every occurrence of secret (when at least 4 characters) in msg
  * with "[token]", in place: a server could echo the token back in a header

@@ -12,10 +12,8 @@
 #include "models/internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,13 +138,11 @@ static bool installed_ok(pull_job *job, models_pull_result *r, int *rc, char *er
 
 static int open_part(pull_job *job, long long *offset, char *err, size_t errlen)
 {
-    job->fd = open(job->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (job->fd < 0)
-        return util_errf(err, errlen, MODELS_ERR_IO, "cannot open '%s': %s", job->part,
-                         strerror(errno));
-    if (flock(job->fd, LOCK_EX | LOCK_NB) != 0)
-        return util_errf(err, errlen, MODELS_ERR_BUSY, "model '%s' is being downloaded by "
-                         "another process (%s is locked)", job->entry->name, job->part);
+    char what[MODELS_NAME_MAX + 16];
+    snprintf(what, sizeof what, "model '%s'", job->entry->name);
+    int rc = models__part_open(job->part, what, &job->fd, err, errlen);
+    if (rc != MODELS_OK)
+        return rc;
     struct stat st;
     if (fstat(job->fd, &st) != 0)
         return util_errf(err, errlen, MODELS_ERR_IO, "cannot stat '%s': %s", job->part,
@@ -183,31 +179,16 @@ static int install(pull_job *job, long long size, util_sha1_ctx *hash, models_pu
                          size, job->entry->size);
     int rc = check_file(job, job->part, size, hash ? digest : NULL, hex, err, errlen);
     if (rc == MODELS_ERR_VERIFY) {
-        unlink(job->part);
-        size_t used = strlen(err);
-        if (used + 1 < errlen)
-            snprintf(err + used, errlen - used, " (downloaded from %s); the download %s was "
-                     "removed", job->url, job->part);
+        models__part_settle(job->fd, job->part, rc);
+        models__part_note_removed(err, errlen, job->url, job->part);
     }
+    if (rc == MODELS_OK)
+        rc = models__part_rename(job->part, job->final, job->p->models_dir, err, errlen);
     if (rc != MODELS_OK)
         return rc;
-    if (rename(job->part, job->final) != 0)
-        return util_errf(err, errlen, MODELS_ERR_IO, "cannot rename '%s' to '%s': %s", job->part,
-                         job->final, strerror(errno));
-    util_fsync_dir(job->p->models_dir);
     r->bytes = size;
     util_strlcpy(r->sha1, hex, sizeof r->sha1);
     return MODELS_OK;
-}
-
-/* After a failed transfer: drop a partial file that holds nothing or that
- * is known to be wrong; keep one a next pull can resume. */
-static void settle_part(const pull_job *job, int rc)
-{
-    struct stat st;
-    bool empty = fstat(job->fd, &st) == 0 && st.st_size == 0;
-    if (empty || rc == MODELS_ERR_VERIFY)
-        unlink(job->part);
 }
 
 static int download(pull_job *job, models_pull_result *r, char *err, size_t errlen)
@@ -219,8 +200,8 @@ static int download(pull_job *job, models_pull_result *r, char *err, size_t errl
     util_sha1_init(&hash);
     int rc = open_part(job, &offset, err, errlen);
     if (rc == MODELS_OK && hashing && offset > 0)
-        rc = models__hash_fd(job->fd, offset, &hash, job->part, p->progress,
-                             p->progress_user_data, p->cancel, err, errlen);
+        rc = models__hash_fd(job->fd, offset, models__sha1_update, &hash, job->part,
+                             p->progress, p->progress_user_data, p->cancel, err, errlen);
     if (rc != MODELS_OK)
         return rc;
     models__transfer t = {p, job->url, job->fd, offset, job->entry->size,
@@ -230,7 +211,9 @@ static int download(pull_job *job, models_pull_result *r, char *err, size_t errl
     r->downloaded = tr.received;
     r->resumed = offset > 0 && !tr.restarted;
     if (rc != MODELS_OK) {
-        settle_part(job, rc);
+        /* drop a partial file that holds nothing or is known to be wrong;
+         * keep one a next pull can resume */
+        models__part_settle(job->fd, job->part, rc);
         return rc;
     }
     if (job->p->progress)

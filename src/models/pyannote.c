@@ -11,7 +11,6 @@
  */
 #include "models/internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -153,15 +152,6 @@ int models_pyannote_pull(const models_pyannote_params *p, models_pyannote_result
     return rc;
 }
 
-/* Unlinks path; *gone says whether it existed. */
-static int remove_one(const char *path, bool *gone, char *err, size_t errlen)
-{
-    *gone = unlink(path) == 0;
-    if (*gone || errno == ENOENT)
-        return MODELS_OK;
-    return util_errf(err, errlen, MODELS_ERR_IO, "cannot remove '%s': %s", path, strerror(errno));
-}
-
 int models_pyannote_remove(const char *models_dir, bool *removed_partial, char *err,
                            size_t errlen)
 {
@@ -176,9 +166,9 @@ int models_pyannote_remove(const char *models_dir, bool *removed_partial, char *
         int rc = file_paths(models_dir, repos[i], file, sizeof file, part, sizeof part, err,
                             errlen);
         if (rc == MODELS_OK)
-            rc = remove_one(file, &gone_file, err, errlen);
+            rc = models__remove_file(file, &gone_file, err, errlen);
         if (rc == MODELS_OK)
-            rc = remove_one(part, &gone_part, err, errlen);
+            rc = models__remove_file(part, &gone_part, err, errlen);
         if (rc != MODELS_OK)
             return rc;
         any_file = any_file || gone_file;

@@ -1,7 +1,7 @@
 /* remove: `cesar models rm NAME` — the installed file and any partial
  * download of it, since a part left behind would be resumed by the next
  * pull without the user having asked for one. */
-#include "models/models.h"
+#include "models/internal.h"
 
 #include <errno.h>
 #include <string.h>
@@ -9,9 +9,7 @@
 
 #include "util/util.h"
 
-/* Unlinks path; *gone says whether it existed. Errors other than "it was not
- * there" are reported. */
-static int remove_one(const char *path, bool *gone, char *err, size_t errlen)
+int models__remove_file(const char *path, bool *gone, char *err, size_t errlen)
 {
     *gone = false;
     if (unlink(path) == 0) {
@@ -37,9 +35,9 @@ int models_remove(const char *models_dir, const char *name, bool *removed_partia
     if (rc == MODELS_OK)
         rc = models_part_path(models_dir, name, part, sizeof part, err, errlen);
     if (rc == MODELS_OK)
-        rc = remove_one(path, &had_file, err, errlen);
+        rc = models__remove_file(path, &had_file, err, errlen);
     if (rc == MODELS_OK)
-        rc = remove_one(part, &had_part, err, errlen);
+        rc = models__remove_file(part, &had_part, err, errlen);
     if (rc != MODELS_OK)
         return rc;
     if (removed_partial)

@@ -1,8 +1,10 @@
-/* verify: SHA-1 over model files, read in large blocks so a 3 GB model costs
- * seconds, with progress and cancellation between blocks. Besides whole
- * files, the first bytes of an open file can be fed into a running digest:
- * a resumed download hashes what it already has, and the transfer then adds
- * the rest as it arrives, so a finished download needs no second pass. */
+/* verify: digests over model files, read in large blocks so a 3 GB model
+ * costs seconds, with progress and cancellation between blocks. The block
+ * loop is digest-agnostic: the Whisper pull feeds SHA-1 (the catalog's
+ * digest), the hub fetch SHA-256 (the hub's etag). Besides whole files, the
+ * first bytes of an open file can be fed into a running digest: a resumed
+ * download hashes what it already has, and the transfer then adds the rest
+ * as it arrives, so a finished download needs no second pass. */
 #include "models/internal.h"
 
 #include <errno.h>
@@ -16,9 +18,19 @@
 
 #define VERIFY_BLOCK (1024 * 1024)
 
-int models__hash_fd(int fd, long long len, util_sha1_ctx *ctx, const char *path,
-                    models_progress_fn progress, void *user_data, const atomic_int *cancel,
-                    char *err, size_t errlen)
+void models__sha1_update(void *ctx, const void *data, size_t len)
+{
+    util_sha1_update(ctx, data, len);
+}
+
+void models__sha256_update(void *ctx, const void *data, size_t len)
+{
+    util_sha256_update(ctx, data, len);
+}
+
+int models__hash_fd(int fd, long long len, models__digest_update_fn update, void *ctx,
+                    const char *path, models_progress_fn progress, void *user_data,
+                    const atomic_int *cancel, char *err, size_t errlen)
 {
     int rc = MODELS_OK;
     unsigned char *block = malloc(VERIFY_BLOCK);
@@ -45,7 +57,7 @@ int models__hash_fd(int fd, long long len, util_sha1_ctx *ctx, const char *path,
                            "while being read", path, done, len);
             goto cleanup;
         }
-        util_sha1_update(ctx, block, (size_t)n);
+        update(ctx, block, (size_t)n);
         done += n;
         if (progress)
             progress(done, len, true, user_data);
@@ -72,8 +84,8 @@ int models_file_sha1(const char *path, char hex[41], models_progress_fn progress
     }
     util_sha1_ctx ctx;
     util_sha1_init(&ctx);
-    rc = models__hash_fd(fd, (long long)st.st_size, &ctx, path, progress, user_data, cancel, err,
-                         errlen);
+    rc = models__hash_fd(fd, (long long)st.st_size, models__sha1_update, &ctx, path, progress,
+                         user_data, cancel, err, errlen);
     if (rc != MODELS_OK)
         goto cleanup;
     unsigned char digest[UTIL_SHA1_LEN];

@@ -40,10 +40,9 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from loopback import Server, write_ready  # noqa: E402
+import loopback  # noqa: E402
 
 CONTENT_TYPES = {
     ".wav": "audio/wav",
@@ -64,13 +63,9 @@ counts = collections.Counter()
 counts_lock = threading.Lock()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(loopback.Handler):
     server_version = "cesar-fetch-test"
     root = "."
-
-    def log_message(self, fmt, *args):  # noqa: N802 - the base class's name
-        pass  # the tests read stdout/stderr only for real failures
 
     # ---- helpers ----------------------------------------------------------
 
@@ -236,14 +231,6 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_body(200, self.headers.get("User-Agent", "").encode())
         return self.not_found()
 
-    def do_GET(self):  # noqa: N802
-        try:
-            self.dispatch()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up: expected
-
-    do_HEAD = do_GET
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -252,14 +239,7 @@ def main():
     ap.add_argument("--ready", required=True)
     args = ap.parse_args()
     Handler.root = args.root
-    httpd = Server(("127.0.0.1", args.port), Handler)
-    write_ready(args.ready, httpd.server_address[1])
-    try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        httpd.server_close()
+    loopback.serve(Handler, args.port, args.ready)
 
 
 if __name__ == "__main__":

@@ -8,29 +8,19 @@
 # nothing and removes the part; 404 and 401 name the URL and status; list,
 # path and rm; unknown names; Ctrl-C during a slow download.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hub_lib.sh"
 
 W=$WORK
-HUB="$CESAR_SOURCE_DIR/tests/models/hub.py"
-PY=/usr/bin/python3
 export HOME=$W/home XDG_CONFIG_HOME=$W/xdg XDG_DATA_HOME=$W/data
 mkdir -p "$HOME" "$XDG_CONFIG_HOME"
 unset CESAR_MODELS_DIR CESAR_MODELS_URL CESAR_MODELS_CATALOG CESAR_DATA_DIR CESAR_HF_TOKEN HF_TOKEN
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
-HUB_PIDS=()
-trap 'for p in "${HUB_PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
-
-# start_hub DIR [hub options]: a hub serving $W/root; DIR gets its port and
-# log files; HUB_URL is set to the base URL of its repository. (Not called
-# as $(...): the hub would hold the substitution's pipe open.)
+# start_hub DIR [hub options]: hub_start, with HUB_URL set to the base URL
+# of the Whisper models' repository.
 start_hub() {
-    local d=$1; shift
-    mkdir -p "$d"
-    : >"$d/log"
-    $PY "$HUB" --root "$W/root" --ready "$d/port" --log "$d/log" "$@" >"$d/out" 2>"$d/err" &
-    HUB_PIDS+=($!)
-    for _ in $(seq 100); do [ -s "$d/port" ] && break; sleep 0.1; done
-    HUB_URL="http://127.0.0.1:$(cat "$d/port")/ggerganov/whisper.cpp"
+    hub_start "$@"
+    HUB_URL="http://127.0.0.1:$HUB_PORT/ggerganov/whisper.cpp"
 }
 
 # log_field DIR N FIELD: FIELD of the N-th logged GET (1-based) whose path
@@ -44,7 +34,6 @@ rows = [r for r in rows if r["method"] == "GET" and pattern in r["path"]]
 print(rows[n - 1][field] if len(rows) >= n else "none")
 PYEOF
 }
-log_count() { grep -c "\"method\": \"GET\"" "$1/log"; }
 
 sha1() { sha1sum "$1" | cut -d' ' -f1; }
 

@@ -12,10 +12,9 @@
 # without hub_allow_insecure (and for a non-loopback host even with it);
 # `config show` never printing the token; Ctrl-C keeping the partial file.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hub_lib.sh"
 
 W=$WORK
-HUB="$CESAR_SOURCE_DIR/tests/models/hub.py"
-PY=/usr/bin/python3
 export HOME=$W/home XDG_CONFIG_HOME=$W/xdg XDG_DATA_HOME=$W/data
 mkdir -p "$HOME" "$XDG_CONFIG_HOME/cesar"
 unset CESAR_MODELS_DIR CESAR_DATA_DIR CESAR_HF_TOKEN HF_TOKEN HF_HOME CESAR_HUB_URL \
@@ -32,22 +31,13 @@ SEG_FILE=$MODELS/$SEG/pytorch_model.bin
 EMB_FILE=$MODELS/$EMB/pytorch_model.bin
 CONFIG=$XDG_CONFIG_HOME/cesar/config.toml
 
-HUB_PIDS=()
-trap 'for p in "${HUB_PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
-
-# start_hub DIR [hub options]: a hub serving $W/root per repository; DIR gets
-# its port and log files; HUB_URL is set to its base URL. (Not called as
-# $(...): the hub would hold the substitution's pipe open.)
+# start_hub DIR [hub options]: hub_start serving $W/root per repository
+# with both pyannote repositories gated; HUB_URL is set to its base URL.
 start_hub() {
     local d=$1; shift
-    mkdir -p "$d"
-    : >"$d/log"
-    $PY "$HUB" --root "$W/root" --ready "$d/port" --log "$d/log" --repo-dirs --lfs \
-        --gated "$SEG=$RIGHT" --gated "$EMB=$RIGHT" --valid-token "$NOACCESS" "$@" \
-        >"$d/out" 2>"$d/err" &
-    HUB_PIDS+=($!)
-    for _ in $(seq 100); do [ -s "$d/port" ] && break; sleep 0.1; done
-    HUB_URL="http://127.0.0.1:$(cat "$d/port")"
+    hub_start "$d" --repo-dirs --lfs --gated "$SEG=$RIGHT" --gated "$EMB=$RIGHT" \
+        --valid-token "$NOACCESS" "$@"
+    HUB_URL="http://127.0.0.1:$HUB_PORT"
 }
 
 # config URL [more TOML lines]: the config file, with hub_url = URL and
@@ -59,7 +49,6 @@ config() {
       for l in "$@"; do echo "$l"; done; } >"$CONFIG"
 }
 
-log_count() { grep -c '"method": "GET"' "$1/log"; }
 # log_rows DIR PATTERN FIELD: FIELD of every logged GET whose path has PATTERN.
 log_rows() {
     $PY - "$1/log" "$2" "$3" <<'PYEOF'

@@ -84,10 +84,9 @@ import re
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from loopback import Server, write_ready  # noqa: E402
+import loopback  # noqa: E402
 
 CHUNK = 64 * 1024
 RESOLVE = re.compile(r"^/((?:[^/]+/)+)resolve/[^/]+/([^/]+)$")
@@ -125,13 +124,9 @@ class Hub:
             return self.bodies_sent[name] <= self.args.drop_times
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(loopback.Handler):
     server_version = "cesar-hub-test"
     hub = None  # set in main()
-
-    def log_message(self, fmt, *args):  # noqa: N802 - the base class's name
-        pass
 
     # ---- responses ---------------------------------------------------------
 
@@ -309,14 +304,6 @@ class Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def do_GET(self):  # noqa: N802
-        try:
-            self.dispatch()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up: expected
-
-    do_HEAD = do_GET
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -339,14 +326,7 @@ def main():
     ap.add_argument("--echo-token", action="store_true")
     args = ap.parse_args()
     Handler.hub = Hub(args)
-    httpd = Server(("127.0.0.1", args.port), Handler)
-    write_ready(args.ready, httpd.server_address[1])
-    try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        httpd.server_close()
+    loopback.serve(Handler, args.port, args.ready)
 
 
 if __name__ == "__main__":

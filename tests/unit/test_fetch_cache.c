@@ -26,12 +26,14 @@
 #include "fetch/fetch.h"
 #include "util/util.h"
 
+#include "tmpdir.h"
+
 #define ENTRY_SIZE 10000
 
 typedef struct {
-    char root[64];        /* mkdtemp directory, removed afterwards */
-    char cache[PATH_MAX]; /* root/cache */
-    char work[PATH_MAX];  /* root/work: sources and destinations */
+    char root[TMPDIR_ROOT_MAX]; /* mkdtemp directory, removed afterwards */
+    char cache[PATH_MAX];       /* root/cache */
+    char work[PATH_MAX];        /* root/work: sources and destinations */
 } fixture;
 
 static int setup(void **state)
@@ -39,8 +41,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->root, sizeof f->root, "/tmp/cesar-cache-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (!tmpdir_make(f->root, "cache"))
         return -1;
     snprintf(f->cache, sizeof f->cache, "%s/cache", f->root);
     snprintf(f->work, sizeof f->work, "%s/work", f->root);
@@ -53,7 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    util_remove_tree(f->root, false, NULL, 0);
+    tmpdir_remove(f->root);
     free(f);
     return 0;
 }

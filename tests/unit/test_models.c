@@ -27,12 +27,14 @@
 #include "models/models.h"
 #include "util/util.h"
 
+#include "tmpdir.h"
+
 /* A port nothing listens on: a pull that needs the network fails fast. */
 #define DEAD_URL "http://127.0.0.1:9/ggerganov/whisper.cpp"
 #define ABC_SHA1 "a9993e364706816aba3e25717850c26c9cd0d89d"
 
 typedef struct {
-    char root[64];
+    char root[TMPDIR_ROOT_MAX];
     char err[4096];
 } fixture;
 
@@ -41,8 +43,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->root, sizeof f->root, "/tmp/cesar-models-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (!tmpdir_make(f->root, "models"))
         return -1;
     *state = f;
     return 0;
@@ -51,7 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    util_remove_tree(f->root, false, NULL, 0);
+    tmpdir_remove(f->root);
     free(f);
     return 0;
 }

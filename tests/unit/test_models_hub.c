@@ -30,6 +30,8 @@
 #include "models/models.h"
 #include "util/util.h"
 
+#include "tmpdir.h"
+
 #define TOKEN "hf_unitTestSecret0123456789"
 #define OTHER_TOKEN "hf_otherAccountToken98765"
 #define WRONG_TOKEN "hf_revokedTokenAAAAAAAAAA"
@@ -39,7 +41,7 @@
 #define EMB_BYTES 150000
 
 typedef struct {
-    char root[64];
+    char root[TMPDIR_ROOT_MAX];
     char home[128], hf_home[128], models[128];
     char err[4096];
 } fixture;
@@ -57,8 +59,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->root, sizeof f->root, "/tmp/cesar-models-hub-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (!tmpdir_make(f->root, "models-hub"))
         return -1;
     snprintf(f->home, sizeof f->home, "%s/home", f->root);
     snprintf(f->hf_home, sizeof f->hf_home, "%s/hf", f->root);
@@ -75,7 +76,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    util_remove_tree(f->root, false, NULL, 0);
+    tmpdir_remove(f->root);
     free(f);
     return 0;
 }
